@@ -115,6 +115,9 @@ class Io {
   // Cancellation points.
   virtual void sleep_for(Duration d) = 0;
   virtual void yield() = 0;
+  // Evented: moves the calling fiber to scheduler thread `thread_index`
+  // (modulo the thread count) and returns running there. Threaded: no effect.
+  virtual void migrate(unsigned thread_index) = 0;
   // The calling task's id, 0 when not inside a task of any Io.
   static TaskId current_task();
 

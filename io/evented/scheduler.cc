@@ -1,0 +1,329 @@
+#include "io/evented/scheduler.h"
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <system_error>
+
+#include "io/affinity.h"
+#include "io/evented/evented_io.h"
+#include "io/evented/sanitizer_switch.h"
+
+namespace faultline::io::evented {
+namespace {
+
+thread_local Scheduler* tls_scheduler = nullptr;
+
+// Fibers run in batches between reactor polls so that a busy run queue cannot
+// starve completions.
+constexpr std::size_t kBatch = 64;
+constexpr std::size_t kAltStackSize = 64 * 1024;
+
+// Hands the fiber's stack bounds to the fiber object when Boost.Context
+// allocates it, for overflow reports and the sanitizer hooks.
+class FiberStackAllocator {
+ public:
+  FiberStackAllocator(std::size_t size, Fiber* f) : inner_(size), fiber_(f) {}
+  boost::context::stack_context allocate() {
+    auto sc = inner_.allocate();
+    fiber_->stack = GuardedStackAllocator::bounds_of(sc);
+    return sc;
+  }
+  void deallocate(boost::context::stack_context& sc) noexcept { inner_.deallocate(sc); }
+
+ private:
+  GuardedStackAllocator inner_;
+  Fiber* fiber_;
+};
+
+}  // namespace
+
+Scheduler::Scheduler(EventedIo& io, unsigned index, ReactorKind reactor, std::size_t stack_size)
+    : io_(io), index_(index), reactor_kind_(reactor), stack_size_(stack_size) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+Scheduler::~Scheduler() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+Scheduler* Scheduler::current() { return tls_scheduler; }
+
+void Scheduler::start() {
+  std::promise<void> ready;
+  auto started = ready.get_future();
+  thread_ = std::thread([this, &ready] {
+    try {
+      // The ring must be created by the thread that submits to it
+      // (IORING_SETUP_SINGLE_ISSUER).
+      reactor_ = reactor_kind_ == ReactorKind::uring ? make_uring_reactor(*this, wake_fd_)
+                                                     : make_epoll_reactor(*this, wake_fd_);
+    } catch (...) {
+      ready.set_exception(std::current_exception());
+      return;
+    }
+    ready.set_value();
+    thread_main();
+  });
+  try {
+    started.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
+
+void Scheduler::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_seq_cst);
+  ring();
+  thread_.join();
+}
+
+void Scheduler::thread_main() {
+  tls_scheduler = this;
+  detail::set_current_thread_role(ThreadRole::scheduler);
+  char name[16];
+  std::snprintf(name, sizeof name, "fl-sched-%u", index_);
+  pthread_setname_np(pthread_self(), name);
+  // A fiber that overflows its stack faults on the guard page with the stack
+  // pointer in it: the handler needs a stack of its own to run at all.
+  altstack_ = ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (altstack_ != MAP_FAILED) {
+    stack_t ss{};
+    ss.ss_sp = altstack_;
+    ss.ss_size = kAltStackSize;
+    ::sigaltstack(&ss, nullptr);
+  } else {
+    altstack_ = nullptr;
+  }
+  tsan_self_ = san::tsan_current();
+  loop();
+  reactor_.reset();
+  GuardedStackAllocator::release_thread_cache();
+  if (altstack_) {
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    ::sigaltstack(&ss, nullptr);
+    ::munmap(altstack_, kAltStackSize);
+  }
+  tls_scheduler = nullptr;
+}
+
+void Scheduler::loop() {
+  for (;;) {
+    drain_inbox();
+    fire_timers(detail::Clock::now());
+    if (!run_queue_.empty()) {
+      for (std::size_t n = run_queue_.size() < kBatch ? run_queue_.size() : kBatch; n > 0; --n) {
+        Fiber* f = run_queue_.front();
+        run_queue_.pop_front();
+        resume(f);
+      }
+      reactor_->poll(detail::Deadline::min());
+      continue;
+    }
+    // stop() is only called once every fiber has finished.
+    if (stopping_.load(std::memory_order_acquire)) {
+      if (inbox_.probably_empty()) return;
+      continue;
+    }
+    // Going to sleep. Producers push first, then look at `sleeping_`; we set
+    // it first, then look at the inbox — with a full fence on both sides one
+    // of us always sees the other (see mpsc_queue.h).
+    sleeping_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!inbox_.probably_empty() || stopping_.load(std::memory_order_acquire)) {
+      sleeping_.store(false, std::memory_order_relaxed);
+      continue;
+    }
+    reactor_->poll(timers_.empty() ? detail::kNoDeadline : timers_.begin()->first);
+    sleeping_.store(false, std::memory_order_relaxed);
+  }
+}
+
+bool Scheduler::drain_inbox() {
+  bool any = false;
+  while (MpscNode* n = inbox_.pop()) {
+    any = true;
+    auto* item = static_cast<InboxItem*>(n);
+    if (item->kind == InboxItem::Kind::run) {
+      item->fiber->state.store(FiberState::runnable, std::memory_order_relaxed);
+      run_queue_.push_back(item->fiber);
+    } else {
+      handle_cancel(item);
+    }
+  }
+  return any;
+}
+
+void Scheduler::fire_timers(detail::Deadline now) {
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    TimerEntry e = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    e.fiber->timer_armed = false;
+    e.fiber->wake(e.token);
+  }
+}
+
+void Scheduler::ring() {
+  std::uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the thread will wake anyway.
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Scheduler::schedule(Fiber* f) {
+  if (tls_scheduler == this) {
+    f->state.store(FiberState::runnable, std::memory_order_relaxed);
+    run_queue_.push_back(f);
+    return;
+  }
+  f->run_node.kind = InboxItem::Kind::run;
+  f->run_node.fiber = f;
+  inbox_.push(&f->run_node);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_relaxed)) ring();
+}
+
+void Scheduler::post_cancel(std::shared_ptr<detail::TaskState> task, Fiber* f) {
+  auto* item = new InboxItem;
+  item->kind = InboxItem::Kind::cancel;
+  item->fiber = f;
+  item->keep_alive = std::move(task);
+  inbox_.push(item);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_relaxed)) ring();
+}
+
+void Scheduler::handle_cancel(InboxItem* item) {
+  std::unique_ptr<InboxItem> owned(item);
+  Fiber* f = item->fiber;
+  if (f->done()) return;
+  Scheduler* home = f->home.load(std::memory_order_acquire);
+  if (home != this) {  // it migrated after the request was posted: follow it
+    home->post_cancel(std::move(item->keep_alive), f);
+    return;
+  }
+  // On this thread the fiber is not running, so its park state is stable.
+  std::uint64_t token = f->current_token();
+  if ((token & 1) == 0) return;  // runnable: it sees the flag at its next cancellation point
+  switch (f->cancel_mode.load(std::memory_order_acquire)) {
+    case CancelMode::none:
+      break;
+    case CancelMode::wake:
+      f->wake(token);
+      break;
+    case CancelMode::io:
+      reactor_->cancel_io(f);
+      break;
+  }
+}
+
+void Scheduler::fiber_entry_point(Fiber* f) {
+  Scheduler* s = tls_scheduler;
+  san::finish_switch(nullptr, &s->asan_bottom_, &s->asan_size_);
+  std::exception_ptr error;
+  try {
+    f->body();
+  } catch (const Cancelled&) {
+    // A cancelled task ends normally.
+  } catch (...) {
+    error = std::current_exception();
+  }
+  f->body = nullptr;  // release captures on the fiber's own thread
+  f->finish(error);
+  f->state.store(FiberState::finished, std::memory_order_release);
+  s = tls_scheduler;  // the fiber may have migrated
+  // Last switch away from this stack: ASan may drop its fake frames.
+  san::start_switch(nullptr, s->asan_bottom_, s->asan_size_);
+  san::tsan_switch_to(s->tsan_self_);
+}
+
+void Scheduler::resume(Fiber* f) {
+  current_ = f;
+  f->state.store(FiberState::running, std::memory_order_relaxed);
+  if (!f->ctx) {
+    f->tsan_fiber = san::tsan_create();
+    f->ctx = boost::context::fiber(std::allocator_arg, FiberStackAllocator(stack_size_, f),
+                                   [f](boost::context::fiber&& caller) {
+                                     f->caller = std::move(caller);
+                                     fiber_entry_point(f);
+                                     return std::move(f->caller);
+                                   });
+  }
+  san::start_switch(&asan_fake_stack_, reinterpret_cast<const void*>(f->stack.lo), f->stack.hi - f->stack.lo);
+  san::tsan_switch_to(f->tsan_fiber);
+  f->ctx = std::move(f->ctx).resume();
+  san::finish_switch(asan_fake_stack_, nullptr, nullptr);
+  current_ = nullptr;
+  if (!f->ctx) {
+    // Finished: the context returned and Boost.Context released its stack.
+    san::tsan_destroy(f->tsan_fiber);
+    f->tsan_fiber = nullptr;
+    io_.fiber_finished(f);
+    std::shared_ptr<Fiber> last = std::move(f->self);  // may free the fiber
+    return;
+  }
+  if (auto fn = f->after_switch) {
+    f->after_switch = nullptr;
+    fn(f, f->after_switch_arg);
+  }
+}
+
+void Scheduler::switch_out(Fiber* f) {
+  san::start_switch(&f->asan_fake_stack, asan_bottom_, asan_size_);
+  san::tsan_switch_to(tsan_self_);
+  f->caller = std::move(f->caller).resume();
+  Scheduler* now = tls_scheduler;  // after a migration this is another thread
+  san::finish_switch(f->asan_fake_stack, &now->asan_bottom_, &now->asan_size_);
+}
+
+void Scheduler::park(Fiber* f, std::uint64_t token, detail::Deadline deadline, CancelMode mode, ParkKind kind,
+                     const char* reason) {
+  f->cancel_mode.store(mode, std::memory_order_release);
+  if (mode == CancelMode::wake && f->cancel_requested() && f->cancel_park(token)) {
+    f->cancel_mode.store(CancelMode::none, std::memory_order_release);
+    return;  // cancelled before it slept; the caller throws
+  }
+  f->park_kind.store(kind, std::memory_order_relaxed);
+  f->park_reason = reason;
+  f->state.store(FiberState::parked, std::memory_order_relaxed);
+  if (deadline != detail::kNoDeadline) {
+    f->timer_it = timers_.emplace(deadline, TimerEntry{f, token});
+    f->timer_armed = true;
+  }
+  switch_out(f);
+  // Resumed on this same thread: a parked fiber never migrates.
+  if (f->timer_armed) {
+    timers_.erase(f->timer_it);
+    f->timer_armed = false;
+  }
+  f->cancel_mode.store(CancelMode::none, std::memory_order_release);
+  f->park_kind.store(ParkKind::none, std::memory_order_relaxed);
+  f->park_reason = "";
+}
+
+void Scheduler::yield_current() {
+  Fiber* f = current_;
+  f->state.store(FiberState::runnable, std::memory_order_relaxed);
+  run_queue_.push_back(f);
+  switch_out(f);
+}
+
+void Scheduler::migrate_current(Scheduler* to) {
+  if (to == this) return yield_current();
+  Fiber* f = current_;
+  f->home.store(to, std::memory_order_release);
+  f->after_switch = [](Fiber* fib, void* target) { static_cast<Scheduler*>(target)->schedule(fib); };
+  f->after_switch_arg = to;
+  switch_out(f);
+}
+
+}  // namespace faultline::io::evented
