@@ -83,6 +83,7 @@ class EpollReactor final : public Reactor {
     }
   }
 
+  bool has_pending_submissions() const override { return false; }
   void cancel_io(Fiber*) override {}  // epoll waits are cancelled by waking the fiber
 
   Result<int> accept(int fd, detail::Deadline deadline) override {

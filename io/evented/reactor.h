@@ -33,6 +33,8 @@ class Reactor {
   // something happens, the eventfd rings, or `deadline` passes (pass
   // Clock::time_point::min() to never block).
   virtual void poll(detail::Deadline deadline) = 0;
+  // True when operations are queued but not yet handed to the kernel.
+  virtual bool has_pending_submissions() const = 0;
   // Asks the kernel to cancel `fiber`'s in-flight operation (io_uring only).
   virtual void cancel_io(Fiber* fiber) = 0;
 

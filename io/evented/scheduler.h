@@ -76,6 +76,8 @@ class Scheduler {
   const ReactorKind reactor_kind_;
   const std::size_t stack_size_;
   Fiber* current_ = nullptr;
+  int direct_budget_ = 0;
+  detail::Deadline last_poll_{};
   std::deque<Fiber*> run_queue_;
   TimerMap timers_;
   MpscQueue inbox_;

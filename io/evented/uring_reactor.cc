@@ -78,6 +78,10 @@ class UringReactor final : public Reactor {
     reap();
   }
 
+  bool has_pending_submissions() const override {
+    return io_uring_sq_ready(const_cast<io_uring*>(&ring_)) > 0 || !wake_armed_;
+  }
+
   void cancel_io(Fiber* f) override {
     if (f->io_request == nullptr) return;
     io_uring_sqe* sqe = get_sqe();

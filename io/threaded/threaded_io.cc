@@ -63,11 +63,10 @@ void* thread_main(void* arg) {
   self->body = nullptr;
   self->parker.store(nullptr, std::memory_order_release);
   detail::set_thread_task(nullptr);
-  ThreadedIo& owner = self->owner;
-  TaskId id = self->id();
+  // Unregister first: live_tasks() is exact once join() returns. After this
+  // the Io may be destroyed; only the task state (kept by `self`) is touched.
+  self->owner.task_finished(self->id());
   self->finish(error);
-  self.reset();
-  owner.task_finished(id);
   return nullptr;
 }
 
