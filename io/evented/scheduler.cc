@@ -1,5 +1,6 @@
 #include "io/evented/scheduler.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -34,6 +35,7 @@ class FiberStackAllocator {
   boost::context::stack_context allocate() {
     auto sc = inner_.allocate();
     fiber_->stack = GuardedStackAllocator::bounds_of(sc);
+    san::unpoison_stack(reinterpret_cast<void*>(fiber_->stack.lo), fiber_->stack.hi - fiber_->stack.lo);
     return sc;
   }
   void deallocate(boost::context::stack_context& sc) noexcept { inner_.deallocate(sc); }
@@ -107,6 +109,18 @@ void Scheduler::thread_main() {
     altstack_ = nullptr;
   }
   tsan_self_ = san::tsan_current();
+  // This thread's own stack, announced to ASan whenever a fiber switches back
+  // to the loop — also on a thread that never started a fiber itself (a fiber
+  // that migrated here may end here).
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* lo = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &lo, &size);
+    asan_bottom_ = lo;
+    asan_size_ = size;
+    pthread_attr_destroy(&attr);
+  }
   loop();
   reactor_.reset();
   GuardedStackAllocator::release_thread_cache();
@@ -239,8 +253,7 @@ void Scheduler::handle_cancel(InboxItem* item) {
 }
 
 void Scheduler::fiber_entry_point(Fiber* f) {
-  Scheduler* s = tls_scheduler;
-  san::finish_switch(nullptr, &s->asan_bottom_, &s->asan_size_);
+  san::finish_switch(nullptr, nullptr, nullptr);
   std::exception_ptr error;
   try {
     f->body();
@@ -250,13 +263,15 @@ void Scheduler::fiber_entry_point(Fiber* f) {
     error = std::current_exception();
   }
   f->body = nullptr;  // release captures on the fiber's own thread
+  Scheduler* s = tls_scheduler;  // not necessarily where it started: fibers migrate
   // No longer live before joiners wake, so live_tasks() is exact after join().
   s->io_.fiber_finished(f);
   f->finish(error);
   f->state.store(FiberState::finished, std::memory_order_release);
-  s = tls_scheduler;  // the fiber may have migrated
-  // Last switch away from this stack: ASan may drop its fake frames.
-  san::start_switch(nullptr, s->asan_bottom_, s->asan_size_);
+  // The last switch away from this stack happens inside Boost.Context once we
+  // return, and its fiber_entry frame still runs here first: keep the fake
+  // stack alive now; the scheduler releases it (release_fake_stack).
+  san::start_switch(&f->asan_fake_stack, s->asan_bottom_, s->asan_size_);
   san::tsan_switch_to(s->tsan_self_);
 }
 
@@ -283,6 +298,9 @@ void Scheduler::resume(Fiber* f) {
   current_ = nullptr;
   if (back->state.load(std::memory_order_relaxed) == FiberState::finished) {
     // Its context returned and Boost.Context released its stack.
+    san::release_fake_stack(back->asan_fake_stack, reinterpret_cast<const void*>(back->stack.lo),
+                            back->stack.hi - back->stack.lo, asan_bottom_, asan_size_);
+    back->asan_fake_stack = nullptr;
     san::tsan_destroy(back->tsan_fiber);
     back->tsan_fiber = nullptr;
     std::shared_ptr<Fiber> last = std::move(back->self);  // may free the fiber
