@@ -163,6 +163,10 @@ TEST(AffinityDeathTest, SchedulerThreadBlockingOnThreadedMutexIsNamed) {
 // ASan catches the SIGSEGV and reports it (exit code 1): a read near address 0.
 const auto kNullSchedulerDeath = ::testing::ExitedWithCode(1);
 constexpr const char* kNullSchedulerMessage = "SEGV on unknown address 0x0000000000";
+#elif FAULTLINE_TSAN
+// So does TSan (its default exit code is 66).
+const auto kNullSchedulerDeath = ::testing::ExitedWithCode(66);
+constexpr const char* kNullSchedulerMessage = "ThreadSanitizer: SEGV on unknown address 0x0000000000";
 #else
 const auto kNullSchedulerDeath = ::testing::KilledBySignal(SIGSEGV);
 constexpr const char* kNullSchedulerMessage = "";
