@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   faultline::cli::add_bench_command(app);
   faultline::harness::add_commands(app);
   faultline::repro::add_commands(app);
+  faultline::harness::add_repro_matrix(*app.get_subcommand("repro"));
   faultline::splitproxy::add_commands(app);
   faultline::reports::add_commands(app);
   CLI11_PARSE(app, argc, argv);
