@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "repro/common/catalog.h"
+
 namespace faultline::repro {
 namespace {
 
@@ -27,82 +29,35 @@ namespace fs = std::filesystem;
 // verdict about a repro, which only the repro's own 0/1/77 gives).
 constexpr int kExitToolError = 2;
 
-struct Entry {
-  std::string scenario;
-  std::string path;
-  std::optional<nlohmann::json> spec;  // the program's --describe; empty when it did not answer
-  std::string problem;                 // why spec is empty
-};
-
-fs::path default_catalog() {
-  if (const char* env = std::getenv("FAULTLINE_REPRO_CATALOG"); env && *env) return env;
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "repro/catalog.json";
-  return exe.parent_path().parent_path() / "repro" / "catalog.json";
-}
+using Entry = CatalogEntry;
 
 [[noreturn]] void fail(const std::string& message) {
   std::fprintf(stderr, "faultline repro: %s\n", message.c_str());
   throw CLI::RuntimeError(kExitToolError);
 }
 
-std::vector<Entry> read_catalog(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("no repro catalog at " + path.string() + " (configure and build this tree first, or set --catalog)");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) fail(path.string() + " is not a JSON array");
-  std::vector<Entry> out;
-  for (const auto& e : j) {
-    if (!e.is_object() || !e.contains("scenario") || !e.contains("path")) continue;
-    out.push_back({e["scenario"].get<std::string>(), e["path"].get<std::string>(), std::nullopt, {}});
+std::vector<Entry> load(const fs::path& path) {
+  try {
+    return read_catalog(path);
+  } catch (const std::exception& e) {
+    fail(e.what());
   }
-  return out;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-void describe(Entry& e) {
-  if (access(e.path.c_str(), X_OK) != 0) {
-    e.problem = "not built";
-    return;
-  }
-  std::string cmd = shell_quote(e.path) + " --describe 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) {
-    e.problem = std::string("cannot run: ") + std::strerror(errno);
-    return;
-  }
-  std::string text;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p.get())) > 0) text.append(buf, n);
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    e.problem = "--describe gave no JSON";
-    return;
-  }
-  e.spec = std::move(j);
-}
-
-std::string family_of(const std::string& scenario) {
-  auto slash = scenario.find('/');
-  return slash == std::string::npos ? scenario : scenario.substr(0, slash);
 }
 
 void list(const fs::path& catalog, bool json) {
-  std::vector<Entry> entries = read_catalog(catalog);
+  std::vector<Entry> entries = load(catalog);
   for (Entry& e : entries) describe(e);
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const Entry& e : entries) {
-      nlohmann::json j = e.spec.value_or(nlohmann::json{{"scenario", e.scenario}});
-      j["path"] = e.path;
-      if (!e.problem.empty()) j["problem"] = e.problem;
+      nlohmann::json j{{"scenario", e.scenario}, {"path", e.path}};
+      if (e.described) {
+        j["description"] = e.description;
+        j["variants"] = e.variants;
+        j["default_variant"] = e.default_variant;
+      } else {
+        j["problem"] = e.problem;
+      }
       out.push_back(std::move(j));
     }
     std::printf("%s\n", out.dump(2).c_str());
@@ -115,17 +70,12 @@ void list(const fs::path& catalog, bool json) {
     std::printf("%s (%zu)\n", family.c_str(), members.size());
     for (const Entry* e : members) {
       std::string variants;
-      std::string description = e->problem.empty() ? "" : "(" + e->problem + ")";
-      if (e->spec) {
-        std::string def = e->spec->value("default_variant", "");
-        for (const auto& v : e->spec->value("variants", nlohmann::json::array())) {
-          std::string name = v.get<std::string>();
-          if (!variants.empty()) variants += "|";
-          variants += name == def ? name + "*" : name;
-        }
-        description = e->spec->value("description", "");
+      for (const auto& name : e->variants) {
+        if (!variants.empty()) variants += "|";
+        variants += name == e->default_variant ? name + "*" : name;
       }
-      std::printf("  %-30s %-28s %s\n", e->scenario.c_str(), variants.c_str(), description.c_str());
+      std::string description = e->described ? e->description : "(" + e->problem + ")";
+      std::printf("  %-32s %-28s %s\n", e->scenario.c_str(), variants.c_str(), description.c_str());
     }
   }
   std::printf("\n* default variant. Run one: faultline repro run NAME [--variant V] [--json]\n");
@@ -160,7 +110,7 @@ struct RunOptions {
 };
 
 [[noreturn]] void run(const fs::path& catalog, const RunOptions& o, const std::vector<std::string>& extra) {
-  std::vector<Entry> entries = read_catalog(catalog);
+  std::vector<Entry> entries = load(catalog);
   const Entry& e = find(entries, o.name);
   if (access(e.path.c_str(), X_OK) != 0) fail(e.scenario + " is not built (" + e.path + "); build its target first");
   std::vector<std::string> args{e.path};
@@ -185,7 +135,7 @@ void add_commands(CLI::App& app) {
   repro->require_subcommand(1);
   auto catalog = std::make_shared<std::string>();
   repro->add_option("--catalog", *catalog, "catalog.json to read (default: this build tree's)");
-  auto catalog_path = [catalog] { return catalog->empty() ? default_catalog() : fs::path(*catalog); };
+  auto catalog_path = [catalog] { return catalog->empty() ? default_catalog_path() : fs::path(*catalog); };
 
   auto* ls = repro->add_subcommand("list", "every scenario with its variants and a one-line description");
   auto list_json = std::make_shared<bool>(false);
