@@ -1,6 +1,8 @@
 #include "io/io.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -52,6 +54,18 @@ void TaskHandle::cancel() {
 bool TaskHandle::done() const { return !state_ || state_->done(); }
 
 TaskId TaskHandle::id() const { return state_ ? state_->id() : 0; }
+
+Result<Socket> Io::listen(const Endpoint& at, int backlog) {
+  // Non-blocking like every socket of the runtime (see the reactors).
+  Socket s(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return {{}, errno};
+  int one = 1;
+  ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (at.family() == AF_INET6) ::setsockopt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(s.fd(), at.addr(), at.size()) != 0) return {{}, errno};
+  if (::listen(s.fd(), backlog) != 0) return {{}, errno};
+  return {std::move(s), 0};
+}
 
 Result<std::size_t> Io::send_all(Socket& s, std::span<const std::byte> data, Duration timeout) {
   std::size_t sent = 0;

@@ -133,7 +133,8 @@ class Io {
   }
 
   // ---- networking (TCP over IPv4/IPv6) ----
-  virtual Result<Socket> listen(const Endpoint& at, int backlog = 512) = 0;
+  // Binding never blocks, so it is the same on both backends.
+  Result<Socket> listen(const Endpoint& at, int backlog = 512);
   virtual Result<Socket> accept(Socket& listener, Duration timeout = kForever) = 0;
   virtual Result<Socket> connect(const Endpoint& to, Duration timeout = kForever) = 0;
   // Partial send/recv: bytes transferred; recv returns 0 at end of stream.

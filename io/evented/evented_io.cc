@@ -145,17 +145,6 @@ std::unique_ptr<Semaphore> EventedIo::make_semaphore(std::size_t initial, std::s
   return std::make_unique<FiberSemaphore>(initial, name.empty() ? "evented.semaphore" : std::move(name));
 }
 
-Result<Socket> EventedIo::listen(const Endpoint& at, int backlog) {
-  Socket s(open_socket(at.family()));
-  if (!s.valid()) return {{}, errno};
-  int one = 1;
-  ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (at.family() == AF_INET6) ::setsockopt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (::bind(s.fd(), at.addr(), at.size()) != 0) return {{}, errno};
-  if (::listen(s.fd(), backlog) != 0) return {{}, errno};
-  return {std::move(s), 0};
-}
-
 Result<Socket> EventedIo::accept(Socket& listener, Duration timeout) {
   Scheduler& s = scheduler_for("accept");
   auto r = s.reactor().accept(listener.fd(), detail::deadline_after(timeout));

@@ -187,17 +187,6 @@ std::unique_ptr<Semaphore> ThreadedIo::make_semaphore(std::size_t initial, std::
   return std::make_unique<ThreadSemaphore>(initial, name.empty() ? "threaded.semaphore" : std::move(name));
 }
 
-Result<Socket> ThreadedIo::listen(const Endpoint& at, int backlog) {
-  Socket s(open_socket(at.family()));
-  if (!s.valid()) return {{}, errno};
-  int one = 1;
-  ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (at.family() == AF_INET6) ::setsockopt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (::bind(s.fd(), at.addr(), at.size()) != 0) return {{}, errno};
-  if (::listen(s.fd(), backlog) != 0) return {{}, errno};
-  return {std::move(s), 0};
-}
-
 Result<Socket> ThreadedIo::accept(Socket& listener, Duration timeout) {
   auto deadline = detail::deadline_after(timeout);
   for (;;) {

@@ -62,7 +62,6 @@ class ThreadedIo final : public Io {
   std::unique_ptr<Event> make_event(std::string name) override;
   std::unique_ptr<Semaphore> make_semaphore(std::size_t initial, std::string name) override;
 
-  Result<Socket> listen(const Endpoint& at, int backlog) override;
   Result<Socket> accept(Socket& listener, Duration timeout) override;
   Result<Socket> connect(const Endpoint& to, Duration timeout) override;
   Result<std::size_t> send(Socket& s, std::span<const std::byte> data, Duration timeout) override;
