@@ -165,7 +165,7 @@ BisectBuilder preset_bisect_builder(const fs::path& source_dir, const fs::path& 
       b.error = "build: " + m.output.substr(m.output.size() > 1500 ? m.output.size() - 1500 : 0);
       return b;
     }
-    for (const auto& e : read_catalog(dir / "repro" / "catalog.json"))
+    for (const auto& e : read_catalog_or_empty(dir / "repro" / "catalog.json"))
       if (e.scenario == scenario) b.program = e.path;
     if (b.program.empty()) {
       b.error = "scenario " + scenario + " not in " + (dir / "repro" / "catalog.json").string();

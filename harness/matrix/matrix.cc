@@ -72,7 +72,7 @@ void run_bisects(const MatrixOptions& opt, MatrixResult& res) {
   for (const auto& c : res.cells) {
     if (c.failures == 0 || c.build.find("clang") == std::string::npos || c.variant.empty()) continue;
     std::string target;
-    for (const auto& e : read_catalog(opt.build_root / c.build / "repro" / "catalog.json"))
+    for (const auto& e : read_catalog_or_empty(opt.build_root / c.build / "repro" / "catalog.json"))
       if (e.scenario == c.scenario) target = e.target;
     nlohmann::json entry{{"scenario", c.scenario}, {"build", c.build}, {"variant", c.variant}};
     if (target.empty()) {
@@ -102,13 +102,12 @@ void run_bisects(const MatrixOptions& opt, MatrixResult& res) {
 
 }  // namespace
 
-std::vector<CatalogEntry> read_catalog(const fs::path& catalog_json) {
-  std::vector<CatalogEntry> out;
-  auto j = nlohmann::json::parse(read_file(catalog_json.string()), nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return out;
-  for (const auto& e : j)
-    if (e.is_object()) out.push_back({e.value("scenario", ""), e.value("target", ""), e.value("path", "")});
-  return out;
+std::vector<CatalogEntry> read_catalog_or_empty(const fs::path& catalog_json) {
+  try {
+    return repro::read_catalog(catalog_json);
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 MatrixResult run_matrix(const MatrixOptions& opt) {
@@ -123,7 +122,7 @@ MatrixResult run_matrix(const MatrixOptions& opt) {
     const fs::path catalog = opt.build_root / preset / "repro" / "catalog.json";
     std::vector<CatalogEntry> entries;
     if (err.empty()) {
-      entries = read_catalog(catalog);
+      entries = read_catalog_or_empty(catalog);
       if (entries.empty()) err = "no scenarios in " + catalog.string();
     }
     std::vector<CatalogEntry> chosen;

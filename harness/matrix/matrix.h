@@ -15,6 +15,8 @@
 //    matrix-shard<i>.json files (or their runs.jsonl) by cell.
 #pragma once
 
+#include "repro/common/catalog.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -70,9 +72,9 @@ std::string format_matrix_table(const MatrixResult& r);
 nlohmann::json to_json(const MatrixResult& r);
 
 // The scenario -> program map of one build tree's catalog.json.
-struct CatalogEntry {
-  std::string scenario, target, path;
-};
-std::vector<CatalogEntry> read_catalog(const std::filesystem::path& catalog_json);
+using repro::CatalogEntry;
+// The preset's repro catalog (repro/common/catalog.h), or nothing when it is
+// missing or malformed: the matrix reports that per build instead of failing.
+std::vector<CatalogEntry> read_catalog_or_empty(const std::filesystem::path& catalog_json);
 
 }  // namespace faultline::harness

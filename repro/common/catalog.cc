@@ -37,6 +37,7 @@ std::vector<CatalogEntry> read_catalog(const fs::path& path) {
     CatalogEntry entry;
     entry.scenario = e["scenario"].get<std::string>();
     entry.path = e["path"].get<std::string>();
+    entry.target = e.value("target", "");
     out.push_back(std::move(entry));
   }
   return out;

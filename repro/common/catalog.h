@@ -13,6 +13,7 @@ namespace faultline::repro {
 
 struct CatalogEntry {
   std::string scenario;  // "family/name"
+  std::string target;    // its CMake target (to build it in another preset)
   std::string path;      // the program
   // From --describe (see describe()); `problem` says why they are missing.
   bool described = false;
