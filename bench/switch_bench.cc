@@ -161,9 +161,15 @@ void echo_bench(benchmark::State& state, Backend backend, ReactorKind reactor) {
   });
   server.join();
 }
-void BM_EchoRoundTrip_Threaded(benchmark::State& s) { echo_bench(s, Backend::threaded, ReactorKind::none); }
-void BM_EchoRoundTrip_EventedUring(benchmark::State& s) { echo_bench(s, Backend::evented, ReactorKind::uring); }
-void BM_EchoRoundTrip_EventedEpoll(benchmark::State& s) { echo_bench(s, Backend::evented, ReactorKind::epoll); }
+void BM_EchoRoundTrip_Threaded(benchmark::State& s) {
+  echo_bench(s, Backend::threaded, ReactorKind::none);
+}
+void BM_EchoRoundTrip_EventedUring(benchmark::State& s) {
+  echo_bench(s, Backend::evented, ReactorKind::uring);
+}
+void BM_EchoRoundTrip_EventedEpoll(benchmark::State& s) {
+  echo_bench(s, Backend::evented, ReactorKind::epoll);
+}
 BENCHMARK(BM_EchoRoundTrip_Threaded)->UseRealTime();
 BENCHMARK(BM_EchoRoundTrip_EventedUring)->UseRealTime();
 BENCHMARK(BM_EchoRoundTrip_EventedEpoll)->UseRealTime();
@@ -179,10 +185,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
   static double multiplier(benchmark::TimeUnit u) {
     switch (u) {
-      case benchmark::kNanosecond: return 1;
-      case benchmark::kMicrosecond: return 1e3;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kSecond: return 1e9;
+      case benchmark::kNanosecond:
+        return 1;
+      case benchmark::kMicrosecond:
+        return 1e3;
+      case benchmark::kMillisecond:
+        return 1e6;
+      case benchmark::kSecond:
+        return 1e9;
     }
     return 1;
   }

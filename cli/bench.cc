@@ -1,7 +1,7 @@
 // `faultline bench switch`: runs the Google Benchmark suite bench/switch from
 // this build tree (extra arguments go to Google Benchmark).
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>

@@ -76,7 +76,7 @@ fs::path reproduce_everything(const fs::path& root, bool& ok) {
   harness::RrProbe rr = harness::probe_rr();
   nlohmann::json environment = harness::collect_environment(&rr);
   std::printf("  rr here: %s\n", rr.usable ? "usable (records failing runs with faultline run --rr)"
-                                             : ("not usable — " + rr.reason).c_str());
+                                           : ("not usable — " + rr.reason).c_str());
   std::size_t reproduced = 0, scenarios = 0;
   for (auto& entry : catalog) {
     repro::describe(entry);
@@ -117,8 +117,8 @@ fs::path reproduce_everything(const fs::path& root, bool& ok) {
     std::printf("  %-34s %-26s%s\n", entry.scenario.c_str(), v.c_str(), line.c_str());
     std::fflush(stdout);
   }
-  std::printf("  %zu of %zu scenarios behaved as the catalog says (records: %s/*/runs.jsonl)\n", reproduced,
-              scenarios, (results / run_id).c_str());
+  std::printf("  %zu of %zu scenarios behaved as the catalog says (records: %s/*/runs.jsonl)\n", reproduced, scenarios,
+              (results / run_id).c_str());
   return results / run_id;
 }
 

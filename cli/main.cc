@@ -3,9 +3,9 @@
 #include "cli/commands.h"
 
 #include "harness/cli/commands.h"
+#include "reports/cli/commands.h"
 #include "repro/cli/commands.h"
 #include "repro/splitproxy/commands.h"
-#include "reports/cli/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"faultline — reproduce, record and report bugs in fiber runtimes"};

@@ -16,7 +16,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 // Threads of this process right now (from /proc/self/status).
 int process_threads() {
@@ -148,10 +150,11 @@ Check check_bridge(io::Io& io) {
   std::vector<io::TaskHandle> hs;
   for (int t = 0; t < 16; ++t)
     hs.push_back(io.spawn([&, t] {
-      for (int j = 0; j < 4; ++j) sum += io.offload([&] {
-        std::this_thread::sleep_for(2ms);  // blocking work
-        return t + j;
-      });
+      for (int j = 0; j < 4; ++j)
+        sum += io.offload([&] {
+          std::this_thread::sleep_for(2ms);  // blocking work
+          return t + j;
+        });
     }));
   for (auto& h : hs) h.join();
   long expect = 0;

@@ -36,34 +36,45 @@ thread_local ThreadRole role = ThreadRole::plain;
 
 }  // namespace
 
-AffinityMode affinity_mode() { return mode.load(std::memory_order_relaxed); }
-void set_affinity_mode(AffinityMode m) { mode.store(m, std::memory_order_relaxed); }
+AffinityMode affinity_mode() {
+  return mode.load(std::memory_order_relaxed);
+}
+void set_affinity_mode(AffinityMode m) {
+  mode.store(m, std::memory_order_relaxed);
+}
 
-ThreadRole current_thread_role() { return role; }
+ThreadRole current_thread_role() {
+  return role;
+}
 
 std::string_view to_string(ThreadRole r) {
   switch (r) {
-    case ThreadRole::plain: return "a plain thread";
-    case ThreadRole::scheduler: return "a fiber scheduler thread (Evented)";
-    case ThreadRole::bridge_worker: return "a bridge worker thread (Threaded)";
-    case ThreadRole::threaded_task: return "a Threaded task thread";
+    case ThreadRole::plain:
+      return "a plain thread";
+    case ThreadRole::scheduler:
+      return "a fiber scheduler thread (Evented)";
+    case ThreadRole::bridge_worker:
+      return "a bridge worker thread (Threaded)";
+    case ThreadRole::threaded_task:
+      return "a Threaded task thread";
   }
   return "?";
 }
 
 namespace detail {
 
-void set_current_thread_role(ThreadRole r) { role = r; }
+void set_current_thread_role(ThreadRole r) {
+  role = r;
+}
 
 void affinity_violation(const Primitive& p, std::string_view operation, std::string_view problem) {
   const bool evented = p.backend() == Backend::evented;
-  std::string msg = "faultline: affinity violation: " + std::string(problem) + "\n  primitive: " +
-                    std::string(evented ? "Evented" : "Threaded") + " '" + p.name() + "', operation " +
-                    std::string(operation) + "\n  expected: " +
+  std::string msg = "faultline: affinity violation: " + std::string(problem) +
+                    "\n  primitive: " + std::string(evented ? "Evented" : "Threaded") + " '" + p.name() +
+                    "', operation " + std::string(operation) + "\n  expected: " +
                     (evented ? "a fiber on an Evented scheduler thread"
                              : "a thread that may block (a Threaded task, a bridge worker, a plain thread)") +
-                    "\n  actual:   " + std::string(to_string(role)) +
-                    "\n  fix: " +
+                    "\n  actual:   " + std::string(to_string(role)) + "\n  fix: " +
                     (evented ? "hand the work to a fiber, or use a Threaded primitive on this side of the bridge"
                              : "reach blocking work through Io::offload (the bridge) instead of blocking the "
                                "scheduler thread") +

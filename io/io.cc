@@ -12,7 +12,9 @@
 
 namespace faultline::io {
 
-std::string_view to_string(Backend b) { return b == Backend::threaded ? "threaded" : "evented"; }
+std::string_view to_string(Backend b) {
+  return b == Backend::threaded ? "threaded" : "evented";
+}
 
 std::optional<Backend> backend_from_string(std::string_view s) {
   if (s == "threaded") return Backend::threaded;
@@ -22,9 +24,12 @@ std::optional<Backend> backend_from_string(std::string_view s) {
 
 std::string_view to_string(ReactorKind k) {
   switch (k) {
-    case ReactorKind::none: return "none";
-    case ReactorKind::uring: return "io_uring";
-    case ReactorKind::epoll: return "epoll";
+    case ReactorKind::none:
+      return "none";
+    case ReactorKind::uring:
+      return "io_uring";
+    case ReactorKind::epoll:
+      return "epoll";
   }
   return "?";
 }
@@ -51,9 +56,13 @@ void TaskHandle::cancel() {
   if (state_) state_->request_cancel();
 }
 
-bool TaskHandle::done() const { return !state_ || state_->done(); }
+bool TaskHandle::done() const {
+  return !state_ || state_->done();
+}
 
-TaskId TaskHandle::id() const { return state_ ? state_->id() : 0; }
+TaskId TaskHandle::id() const {
+  return state_ ? state_->id() : 0;
+}
 
 Result<Socket> Io::listen(const Endpoint& at, int backlog) {
   // Non-blocking like every socket of the runtime (see the reactors).

@@ -9,7 +9,9 @@
 
 namespace faultline::io {
 
-std::string errno_message(int error) { return error == 0 ? "ok" : std::strerror(error); }
+std::string errno_message(int error) {
+  return error == 0 ? "ok" : std::strerror(error);
+}
 
 Endpoint Endpoint::loopback_v4(std::uint16_t port) {
   Endpoint e;

@@ -70,8 +70,8 @@ class Event : public Primitive {
  public:
   virtual void set() = 0;
   virtual bool is_set() const = 0;
-  virtual void wait() = 0;                 // cancellation point
-  virtual bool wait_for(Duration d) = 0;   // false on timeout
+  virtual void wait() = 0;                // cancellation point
+  virtual bool wait_for(Duration d) = 0;  // false on timeout
 
  protected:
   using Primitive::Primitive;
@@ -79,7 +79,7 @@ class Event : public Primitive {
 
 class Semaphore : public Primitive {
  public:
-  virtual void acquire() = 0;               // cancellation point
+  virtual void acquire() = 0;  // cancellation point
   virtual bool try_acquire() = 0;
   virtual bool acquire_for(Duration d) = 0;  // false on timeout
   virtual void release(std::size_t n = 1) = 0;
@@ -108,7 +108,9 @@ class Channel {
  public:
   Channel(std::unique_ptr<Mutex> m, std::unique_ptr<Condition> not_empty, std::unique_ptr<Condition> not_full,
           std::size_t capacity)
-      : m_(std::move(m)), not_empty_(std::move(not_empty)), not_full_(std::move(not_full)),
+      : m_(std::move(m)),
+        not_empty_(std::move(not_empty)),
+        not_full_(std::move(not_full)),
         capacity_(capacity == 0 ? 1 : capacity) {}
 
   bool send(T value) {

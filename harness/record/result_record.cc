@@ -44,7 +44,9 @@ std::optional<Outcome> outcome_from_string(std::string_view s) {
   return std::nullopt;
 }
 
-bool is_failure(Outcome o) { return o != Outcome::pass && o != Outcome::skip; }
+bool is_failure(Outcome o) {
+  return o != Outcome::pass && o != Outcome::skip;
+}
 
 int exit_code_for(Outcome o) {
   if (o == Outcome::pass) return kExitPass;
@@ -85,10 +87,7 @@ nlohmann::json to_json(const ResultRecord& r) {
       {"scenario", r.scenario},
       {"variant", r.variant},
       {"build",
-       {{"type", r.build.type},
-        {"compiler", r.build.compiler},
-        {"flags", r.build.flags},
-        {"preset", r.build.preset}}},
+       {{"type", r.build.type}, {"compiler", r.build.compiler}, {"flags", r.build.flags}, {"preset", r.build.preset}}},
       {"outcome", to_string(r.outcome)},
       {"duration_s", r.duration_s},
       {"summary", r.summary},

@@ -70,13 +70,13 @@ struct ResultRecord {
   Outcome outcome = Outcome::pass;
   std::optional<int> exit_code;
   double duration_s = 0;
-  std::string summary;             // one human line: what happened
+  std::string summary;  // one human line: what happened
   nlohmann::json details = nlohmann::json::object();
-  nlohmann::json crash;            // signal, si_code, address, registers, backtrace
-  nlohmann::json sanitizer;        // kind, first frames, excerpt
-  nlohmann::json hang;             // thread stacks, fiber states
-  nlohmann::json environment;      // kernel, cpu, versions, io_uring/rr usability
-  nlohmann::json artifacts;        // rr trace dir, core file, logs
+  nlohmann::json crash;        // signal, si_code, address, registers, backtrace
+  nlohmann::json sanitizer;    // kind, first frames, excerpt
+  nlohmann::json hang;         // thread stacks, fiber states
+  nlohmann::json environment;  // kernel, cpu, versions, io_uring/rr usability
+  nlohmann::json artifacts;    // rr trace dir, core file, logs
 };
 
 nlohmann::json to_json(const ResultRecord& r);

@@ -40,7 +40,11 @@ void throw_if_cancelled() {
   if (TaskState* t = current_task_state(); t && t->cancel_requested()) throw Cancelled();
 }
 
-void set_thread_task(TaskState* t) { tls_thread_task = t; }
-TaskState* thread_task() { return tls_thread_task; }
+void set_thread_task(TaskState* t) {
+  tls_thread_task = t;
+}
+TaskState* thread_task() {
+  return tls_thread_task;
+}
 
 }  // namespace faultline::io::detail

@@ -69,8 +69,7 @@ Parker& current_parker();
 // `cancellable` — until the calling task is cancelled. The caller learns which
 // from its Waiter (granted) and the task's cancel flag. `reason` shows in
 // fiber dumps.
-void park_current(Parker& p, std::uint64_t token, Deadline deadline, bool cancellable,
-                  const char* reason = "wait");
+void park_current(Parker& p, std::uint64_t token, Deadline deadline, bool cancellable, const char* reason = "wait");
 
 // Set by the Threaded backend on its task threads.
 void set_thread_task(TaskState* t);

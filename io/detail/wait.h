@@ -103,8 +103,10 @@ class WaitList {
   void push_back(Waiter& w) {
     w.prev = tail_;
     w.next = nullptr;
-    if (tail_) tail_->next = &w;
-    else head_ = &w;
+    if (tail_)
+      tail_->next = &w;
+    else
+      head_ = &w;
     tail_ = &w;
     w.linked = true;
   }
@@ -115,10 +117,14 @@ class WaitList {
   }
   void remove(Waiter& w) {
     if (!w.linked) return;
-    if (w.prev) w.prev->next = w.next;
-    else head_ = w.next;
-    if (w.next) w.next->prev = w.prev;
-    else tail_ = w.prev;
+    if (w.prev)
+      w.prev->next = w.next;
+    else
+      head_ = w.next;
+    if (w.next)
+      w.next->prev = w.prev;
+    else
+      tail_ = w.prev;
     w.prev = w.next = nullptr;
     w.linked = false;
   }

@@ -150,8 +150,7 @@ class EpollReactor final : public Reactor {
     epoll_event ev{};
     ev.events = want | EPOLLONESHOT;
     ev.data.fd = fd;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-      ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
   }
 
   // Parks the running fiber until `fd` is readable (or writable); 0 when

@@ -41,8 +41,7 @@ ReactorKind choose_reactor(const Options& options) {
     const char* why = err == ENOSYS  ? " (no io_uring here; under rr this is expected: rr cannot record io_uring)"
                       : err == EPERM ? " (forbidden, e.g. by a container's seccomp profile or io_uring_disabled)"
                                      : "";
-    std::fprintf(stderr, "faultline: io_uring_setup failed: %s%s; using the epoll reactor\n", std::strerror(err),
-                 why);
+    std::fprintf(stderr, "faultline: io_uring_setup failed: %s%s; using the epoll reactor\n", std::strerror(err), why);
   });
   return ReactorKind::epoll;
 }
@@ -172,7 +171,9 @@ Result<std::size_t> EventedIo::recv(Socket& sock, std::span<std::byte> buf, Dura
   return scheduler_for("recv").reactor().recv(sock.fd(), buf, detail::deadline_after(timeout));
 }
 
-int EventedIo::shutdown(Socket& s, int how) { return ::shutdown(s.fd(), how) == 0 ? 0 : errno; }
+int EventedIo::shutdown(Socket& s, int how) {
+  return ::shutdown(s.fd(), how) == 0 ? 0 : errno;
+}
 
 void EventedIo::close(Socket& s) {
   if (s.valid()) ::close(s.release());

@@ -29,8 +29,10 @@ void registry_add(Fiber* f) {
 
 void registry_remove(Fiber* f) {
   std::lock_guard lk(registry_mu);
-  if (f->registry_prev) f->registry_prev->registry_next = f->registry_next;
-  else registry_head = f->registry_next;
+  if (f->registry_prev)
+    f->registry_prev->registry_next = f->registry_next;
+  else
+    registry_head = f->registry_next;
   if (f->registry_next) f->registry_next->registry_prev = f->registry_prev;
   --registry_size;
 }
@@ -39,11 +41,16 @@ void registry_remove(Fiber* f) {
 
 std::string_view to_string(FiberState s) {
   switch (s) {
-    case FiberState::created: return "created";
-    case FiberState::runnable: return "runnable";
-    case FiberState::running: return "running";
-    case FiberState::parked: return "parked";
-    case FiberState::finished: return "finished";
+    case FiberState::created:
+      return "created";
+    case FiberState::runnable:
+      return "runnable";
+    case FiberState::running:
+      return "running";
+    case FiberState::parked:
+      return "parked";
+    case FiberState::finished:
+      return "finished";
   }
   return "?";
 }
@@ -53,9 +60,13 @@ Fiber::Fiber(std::function<void()> b, std::string name, Scheduler* h)
   registry_add(this);
 }
 
-Fiber::~Fiber() { registry_remove(this); }
+Fiber::~Fiber() {
+  registry_remove(this);
+}
 
-void Fiber::on_wake() { home.load(std::memory_order_acquire)->schedule(this); }
+void Fiber::on_wake() {
+  home.load(std::memory_order_acquire)->schedule(this);
+}
 
 void Fiber::deliver_cancel() {
   home.load(std::memory_order_acquire)->post_cancel(shared_from_this(), this);

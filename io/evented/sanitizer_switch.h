@@ -11,10 +11,9 @@
 // Traps (DESIGN.md): finish only after the jump (boostorg/context#65); pass a
 // nullptr fake-stack slot only when no instrumented frame of the fiber leaving
 // will ever run again — a merely suspended fiber keeps its slot, and so does a
-// finishing one, whose fake stack release_fake_stack() frees afterwards; detect_stack_use_after_return is on by default since clang 15, so the
-// fake stack is live and must follow each fiber.
-// TSan: each fiber gets a TSan fiber object; __tsan_switch_to_fiber precedes
-// every switch.
+// finishing one, whose fake stack release_fake_stack() frees afterwards; detect_stack_use_after_return is on by default
+// since clang 15, so the fake stack is live and must follow each fiber. TSan: each fiber gets a TSan fiber object;
+// __tsan_switch_to_fiber precedes every switch.
 #pragma once
 
 #include <cstddef>

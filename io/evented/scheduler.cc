@@ -58,7 +58,9 @@ Scheduler::~Scheduler() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-Scheduler* Scheduler::current() { return tls_scheduler; }
+Scheduler* Scheduler::current() {
+  return tls_scheduler;
+}
 
 void Scheduler::start() {
   std::promise<void> ready;
@@ -262,7 +264,7 @@ void Scheduler::fiber_entry_point(Fiber* f) {
   } catch (...) {
     error = std::current_exception();
   }
-  f->body = nullptr;  // release captures on the fiber's own thread
+  f->body = nullptr;             // release captures on the fiber's own thread
   Scheduler* s = tls_scheduler;  // not necessarily where it started: fibers migrate
   // No longer live before joiners wake, so live_tasks() is exact after join().
   s->io_.fiber_finished(f);

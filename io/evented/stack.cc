@@ -25,7 +25,9 @@ struct StackCache {
 };
 thread_local StackCache tls_cache;
 
-std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+std::size_t round_up(std::size_t n, std::size_t to) {
+  return (n + to - 1) / to * to;
+}
 
 }  // namespace
 
@@ -50,8 +52,8 @@ boost::context::stack_context GuardedStackAllocator::allocate() {
     }
   }
   if (base == nullptr) {
-    base = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                  -1, 0);
+    base =
+        ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (base == MAP_FAILED) throw std::bad_alloc();
     if (::mprotect(base, page_size(), PROT_NONE) != 0) {
       ::munmap(base, total);

@@ -5,7 +5,9 @@
 
 namespace faultline::io::evented {
 
-void FiberPolicy::check_use(const Primitive& p, std::string_view op) { detail::check_evented_use(p, op); }
+void FiberPolicy::check_use(const Primitive& p, std::string_view op) {
+  detail::check_evented_use(p, op);
+}
 
 detail::Parker& FiberPolicy::parker(const Primitive& p, std::string_view op) {
   detail::check_evented_use(p, op);
@@ -16,8 +18,8 @@ detail::Parker& FiberPolicy::parker(const Primitive& p, std::string_view op) {
 void FiberPolicy::park(detail::Parker& p, std::uint64_t token, detail::Deadline d, bool cancellable,
                        const char* reason) {
   Scheduler* s = Scheduler::current();
-  s->park(static_cast<Fiber*>(&p), token, d, cancellable ? CancelMode::wake : CancelMode::none,
-          ParkKind::primitive, reason);
+  s->park(static_cast<Fiber*>(&p), token, d, cancellable ? CancelMode::wake : CancelMode::none, ParkKind::primitive,
+          reason);
 }
 
 bool FiberMutex::try_lock() {

@@ -118,8 +118,8 @@ class UringReactor final : public Reactor {
 
   Result<std::size_t> send(int fd, std::span<const std::byte> buf, detail::Deadline deadline) override {
     for (;;) {
-      int r = run(deadline,
-                  [&](io_uring_sqe* sqe) { io_uring_prep_send(sqe, fd, buf.data(), buf.size(), MSG_NOSIGNAL); });
+      int r =
+          run(deadline, [&](io_uring_sqe* sqe) { io_uring_prep_send(sqe, fd, buf.data(), buf.size(), MSG_NOSIGNAL); });
       if (r >= 0) return {static_cast<std::size_t>(r), 0};
       if (r != -EAGAIN) return {0, -r};
       if (int w = wait_ready(fd, POLLOUT, deadline)) return {0, w};

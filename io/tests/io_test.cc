@@ -59,7 +59,9 @@ TEST_P(IoTest, JoinRethrowsTheTaskException) {
   EXPECT_THROW(h.join(), std::runtime_error);
 }
 
-TEST_P(IoTest, BlockOnReturnsTheValue) { EXPECT_EQ(io->block_on([] { return 42; }), 42); }
+TEST_P(IoTest, BlockOnReturnsTheValue) {
+  EXPECT_EQ(io->block_on([] { return 42; }), 42);
+}
 
 TEST_P(IoTest, SleepWaitsAtLeastItsDuration) {
   auto elapsed = io->block_on([&] {
@@ -317,8 +319,12 @@ void echo_roundtrip(Io& io, const Endpoint& where) {
   EXPECT_TRUE(echoed == payload);
 }
 
-TEST_P(IoTest, LoopbackEchoIPv4) { echo_roundtrip(*io, Endpoint::loopback_v4(0)); }
-TEST_P(IoTest, LoopbackEchoIPv6) { echo_roundtrip(*io, Endpoint::loopback_v6(0)); }
+TEST_P(IoTest, LoopbackEchoIPv4) {
+  echo_roundtrip(*io, Endpoint::loopback_v4(0));
+}
+TEST_P(IoTest, LoopbackEchoIPv6) {
+  echo_roundtrip(*io, Endpoint::loopback_v6(0));
+}
 
 TEST_P(IoTest, RecvTimesOutAndConnectIsRefused) {
   auto listener = io->listen(Endpoint::loopback_v4(0));

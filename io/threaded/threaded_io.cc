@@ -96,13 +96,19 @@ int wait_fd(int fd, short events, detail::Deadline deadline) {
   }
 }
 
-int open_socket(int family) { return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+int open_socket(int family) {
+  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
 
 }  // namespace
 
-void ThreadPolicy::check_block(const Primitive& p, std::string_view op) { detail::check_threaded_block(p, op); }
+void ThreadPolicy::check_block(const Primitive& p, std::string_view op) {
+  detail::check_threaded_block(p, op);
+}
 
-detail::Parker& ThreadPolicy::parker(const Primitive&, std::string_view) { return detail::ThreadParker::current(); }
+detail::Parker& ThreadPolicy::parker(const Primitive&, std::string_view) {
+  return detail::ThreadParker::current();
+}
 
 void ThreadPolicy::park(detail::Parker& p, std::uint64_t token, detail::Deadline d, bool cancellable,
                         const char* reason) {
@@ -172,7 +178,9 @@ void ThreadedIo::sleep_for(Duration d) {
   detail::throw_if_cancelled();
 }
 
-void ThreadedIo::yield() { std::this_thread::yield(); }
+void ThreadedIo::yield() {
+  std::this_thread::yield();
+}
 
 std::unique_ptr<Mutex> ThreadedIo::make_mutex(std::string name) {
   return std::make_unique<ThreadMutex>(name.empty() ? "threaded.mutex" : std::move(name));
@@ -243,7 +251,9 @@ Result<std::size_t> ThreadedIo::recv(Socket& s, std::span<std::byte> buf, Durati
   }
 }
 
-int ThreadedIo::shutdown(Socket& s, int how) { return ::shutdown(s.fd(), how) == 0 ? 0 : errno; }
+int ThreadedIo::shutdown(Socket& s, int how) {
+  return ::shutdown(s.fd(), how) == 0 ? 0 : errno;
+}
 
 void ThreadedIo::close(Socket& s) {
   if (s.valid()) ::close(s.release());

@@ -27,8 +27,9 @@ fs::path default_catalog_path() {
 std::vector<CatalogEntry> read_catalog(const fs::path& path) {
   std::ifstream in(path);
   if (!in)
-    throw std::runtime_error("no repro catalog at " + path.string() +
-                             " (configure and build this tree first, or point --catalog / FAULTLINE_REPRO_CATALOG at one)");
+    throw std::runtime_error(
+        "no repro catalog at " + path.string() +
+        " (configure and build this tree first, or point --catalog / FAULTLINE_REPRO_CATALOG at one)");
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_array()) throw std::runtime_error(path.string() + " is not a JSON array");
   std::vector<CatalogEntry> out;

@@ -68,8 +68,10 @@ int main(int argc, char** argv) {
       break;
     }
     if (i + 1 >= argc) break;
-    if (a == "--expect") expect = argv[++i];
-    else if (a == "--outcome") outcome = argv[++i];
+    if (a == "--expect")
+      expect = argv[++i];
+    else if (a == "--outcome")
+      outcome = argv[++i];
     else if (a == "--detail") {
       std::string kv = argv[++i];
       auto eq = kv.find('=');
@@ -80,10 +82,12 @@ int main(int argc, char** argv) {
         return 2;
       }
       equal.emplace_back(kv.substr(0, eq), want);
-    }
-    else if (a == "--signal") signal_name = argv[++i];
-    else if (a == "--stderr") stderr_re = argv[++i];
-    else if (a == "--detail-nonzero") nonzero.push_back(argv[++i]);
+    } else if (a == "--signal")
+      signal_name = argv[++i];
+    else if (a == "--stderr")
+      stderr_re = argv[++i];
+    else if (a == "--detail-nonzero")
+      nonzero.push_back(argv[++i]);
     else {
       std::fprintf(stderr, "repro_expect: unknown option %s\n", a.c_str());
       return 2;
@@ -138,8 +142,9 @@ int main(int argc, char** argv) {
     fail("expected to misbehave (exit 1 or a signal), " + how);
   if (!signal_name.empty()) {
     bool by_signal = sig && signal_name == sig;
-    bool asan_segv = signal_name == "SEGV" && (err.find("AddressSanitizer: SEGV on unknown address") != std::string::npos ||
-                                               err.find("ThreadSanitizer: SEGV on unknown address") != std::string::npos);
+    bool asan_segv =
+        signal_name == "SEGV" && (err.find("AddressSanitizer: SEGV on unknown address") != std::string::npos ||
+                                  err.find("ThreadSanitizer: SEGV on unknown address") != std::string::npos);
     if (!by_signal && !asan_segv) fail("expected to be killed by SIG" + signal_name + ", " + how);
   }
   if (!outcome.empty()) {
@@ -166,7 +171,8 @@ int main(int argc, char** argv) {
       fail("details." + key + " is " + (d.contains(key) ? d[key].dump() : std::string("missing")) + ", expected " +
            want.dump());
   }
-  if (rec.is_object()) std::printf("record: %s — %s\n", rec.value("outcome", "?").c_str(), rec.value("summary", "").c_str());
+  if (rec.is_object())
+    std::printf("record: %s — %s\n", rec.value("outcome", "?").c_str(), rec.value("summary", "").c_str());
   std::printf("%s\n", ok ? "as expected" : "NOT as expected");
   return ok ? 0 : 1;
 }

@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
       std::vector<Consumer*> raw;
       std::vector<std::shared_ptr<Consumer>> owned;
       for (unsigned c = 0; c < args.fibers; ++c) {
-        if (broken) raw.push_back(new Consumer{kAlive, 0, c == 0});
-        else owned.push_back(std::make_shared<Consumer>(Consumer{kAlive, 0, c == 0}));
+        if (broken)
+          raw.push_back(new Consumer{kAlive, 0, c == 0});
+        else
+          owned.push_back(std::make_shared<Consumer>(Consumer{kAlive, 0, c == 0}));
       }
       std::vector<io::TaskHandle> senders;
       for (unsigned c = 0; c < args.fibers; ++c) {
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
     rec.details["sends"] = sends;
     rec.details["sends_on_freed_consumer"] = touched_after_free;
     rec.outcome = touched_after_free == 0 ? record::Outcome::pass : record::Outcome::fail;
-    rec.summary = std::to_string(touched_after_free) + " sends resumed on a freed consumer, " +
-                  std::to_string(sends) + " completed";
+    rec.summary = std::to_string(touched_after_free) + " sends resumed on a freed consumer, " + std::to_string(sends) +
+                  " completed";
   });
 }

@@ -55,10 +55,10 @@ int main(int argc, char** argv) {
     if (args.variant == "fixed") {
       for (std::uint64_t i = 0; i < args.iterations; ++i) {
         io->spawn([&] {
-          io::LockGuard g(*m);
-          ++counter;
-          ++plain_increments;
-        }).join();
+            io::LockGuard g(*m);
+            ++counter;
+            ++plain_increments;
+          }).join();
       }
     } else {
       repro::announce(rec, "plain thread locking the contended fiber mutex");

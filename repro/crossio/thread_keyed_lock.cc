@@ -66,12 +66,13 @@ class ThreadKeyedRecursiveLock {
 }  // namespace
 
 int main(int argc, char** argv) {
-  repro::ReproSpec spec{"crossio/thread-keyed-lock",
-                        "a lock keyed by thread id admits two fibers of one thread: a shared connection is freed in use",
-                        {"broken", "fixed"},
-                        "broken",
-                        200,
-                        4};
+  repro::ReproSpec spec{
+      "crossio/thread-keyed-lock",
+      "a lock keyed by thread id admits two fibers of one thread: a shared connection is freed in use",
+      {"broken", "fixed"},
+      "broken",
+      200,
+      4};
   return repro::repro_main(argc, argv, spec, [](const repro::ReproArgs& args, record::ResultRecord& rec) {
     auto io = io::Io::create({.backend = io::Backend::evented, .scheduler_threads = 1});
     ThreadKeyedRecursiveLock thread_lock;
@@ -84,8 +85,10 @@ int main(int argc, char** argv) {
     for (unsigned f = 1; f <= args.fibers; ++f)
       fibers.push_back(io->spawn([&, f] {
         for (std::uint64_t i = 0; i < args.iterations; ++i) {
-          if (broken) thread_lock.lock();
-          else fiber_lock->lock();
+          if (broken)
+            thread_lock.lock();
+          else
+            fiber_lock->lock();
           Connection* c = cached ? cached : (cached = new Connection);
           c->request_owner = f;
           io->sleep_for(50us);  // waiting for the database while holding the lock
@@ -95,8 +98,10 @@ int main(int argc, char** argv) {
           if (cached == c) cached = nullptr;
           if (c->canary == kCanary) quarantine.retire(c);  // else another fiber already closed it
           ++requests;
-          if (broken) thread_lock.unlock();
-          else fiber_lock->unlock();
+          if (broken)
+            thread_lock.unlock();
+          else
+            fiber_lock->unlock();
         }
       }));
     for (auto& h : fibers) h.join();

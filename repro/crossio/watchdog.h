@@ -57,8 +57,8 @@ class Watchdog {
                  static_cast<long long>(limit_.count()), progress);
     faultline_dump_fibers(2);
     rec_.outcome = record::Outcome::hang;
-    rec_.summary = "hang: no progress for " + std::to_string(limit_.count()) + " ms after " +
-                   std::to_string(progress) + " steps";
+    rec_.summary =
+        "hang: no progress for " + std::to_string(limit_.count()) + " ms after " + std::to_string(progress) + " steps";
     rec_.details["progress"] = progress;
     rec_.details["watchdog_ms"] = limit_.count();
     rec_.exit_code = record::kExitFail;
