@@ -59,6 +59,7 @@ class Fiber final : public detail::TaskState, public detail::Parker {
   boost::context::fiber ctx;     // the fiber's continuation while it is suspended
   boost::context::fiber caller;  // the scheduler's continuation while it runs
   InboxItem run_node;
+  Fiber* next_ready = nullptr;  // link in the owning scheduler's RunQueue
 
   std::atomic<FiberState> state{FiberState::created};
   std::atomic<ParkKind> park_kind{ParkKind::none};

@@ -18,8 +18,6 @@
 namespace faultline::io::evented {
 namespace {
 
-thread_local Scheduler* tls_scheduler = nullptr;
-
 // Fibers run in batches between reactor polls so that a busy run queue cannot
 // starve completions.
 constexpr std::size_t kBatch = 64;
@@ -58,10 +56,6 @@ Scheduler::~Scheduler() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-Scheduler* Scheduler::current() {
-  return tls_scheduler;
-}
-
 void Scheduler::start() {
   std::promise<void> ready;
   auto started = ready.get_future();
@@ -94,7 +88,7 @@ void Scheduler::stop() {
 }
 
 void Scheduler::thread_main() {
-  tls_scheduler = this;
+  detail_tls::current_scheduler = this;
   detail::set_current_thread_role(ThreadRole::scheduler);
   char name[16];
   std::snprintf(name, sizeof name, "fl-sched-%u", index_);
@@ -132,7 +126,7 @@ void Scheduler::thread_main() {
     ::sigaltstack(&ss, nullptr);
     ::munmap(altstack_, kAltStackSize);
   }
-  tls_scheduler = nullptr;
+  detail_tls::current_scheduler = nullptr;
 }
 
 void Scheduler::loop() {
@@ -208,7 +202,7 @@ void Scheduler::ring() {
 }
 
 void Scheduler::schedule(Fiber* f) {
-  if (tls_scheduler == this) {
+  if (detail_tls::current_scheduler == this) {
     f->state.store(FiberState::runnable, std::memory_order_relaxed);
     run_queue_.push_back(f);
     return;
@@ -254,6 +248,47 @@ void Scheduler::handle_cancel(InboxItem* item) {
   }
 }
 
+// Always inlined: after the jump the CPU returns through every frame above it
+// on a different stack than it predicted, so each call level between the
+// fiber's code and jump_fcontext costs a mispredicted return per switch.
+[[gnu::always_inline]] inline void Scheduler::switch_out(Fiber* f) {
+  boost::context::fiber from;
+  // Hand the CPU straight to the next ready fiber when there is one that has
+  // already started (two jumps per round trip instead of four through the
+  // loop). The budget bounds how long fibers can pass the CPU among
+  // themselves before the loop gets to the inbox, the timers and the reactor.
+  if (f->after_switch == nullptr && direct_budget_ > 0 && !run_queue_.empty() && run_queue_.front() != f &&
+      run_queue_.front()->ctx) {
+    --direct_budget_;
+    Fiber* g = run_queue_.front();
+    run_queue_.pop_front();
+    current_ = g;
+    g->state.store(FiberState::running, std::memory_order_relaxed);
+    san::start_switch(&f->asan_fake_stack, reinterpret_cast<const void*>(g->stack.lo), g->stack.hi - g->stack.lo);
+    san::tsan_switch_to(g->tsan_fiber);
+    // g will find f's continuation in the value its own switch returns, and
+    // the loop's continuation (which f was holding) in the stash.
+    handoff_from_ = f;
+    loop_stash_ = std::move(f->caller);
+    from = std::move(g->ctx).resume();
+  } else {
+    san::start_switch(&f->asan_fake_stack, asan_bottom_, asan_size_);
+    san::tsan_switch_to(tsan_self_);
+    from = std::move(f->caller).resume();
+  }
+  // Resumed — by a scheduler loop (perhaps another thread's, after a
+  // migration) or by a fiber handing over directly.
+  Scheduler* now = detail_tls::current_scheduler;
+  san::finish_switch(f->asan_fake_stack, nullptr, nullptr);
+  if (Fiber* prev = now->handoff_from_) {
+    prev->ctx = std::move(from);
+    now->handoff_from_ = nullptr;
+    f->caller = std::move(now->loop_stash_);
+  } else {
+    f->caller = std::move(from);
+  }
+}
+
 void Scheduler::fiber_entry_point(Fiber* f) {
   san::finish_switch(nullptr, nullptr, nullptr);
   std::exception_ptr error;
@@ -264,8 +299,8 @@ void Scheduler::fiber_entry_point(Fiber* f) {
   } catch (...) {
     error = std::current_exception();
   }
-  f->body = nullptr;             // release captures on the fiber's own thread
-  Scheduler* s = tls_scheduler;  // not necessarily where it started: fibers migrate
+  f->body = nullptr;                             // release captures on the fiber's own thread
+  Scheduler* s = detail_tls::current_scheduler;  // not necessarily where it started: fibers migrate
   // No longer live before joiners wake, so live_tasks() is exact after join().
   s->io_.fiber_finished(f);
   f->finish(error);
@@ -291,13 +326,15 @@ void Scheduler::resume(Fiber* f) {
   }
   san::start_switch(&asan_fake_stack_, reinterpret_cast<const void*>(f->stack.lo), f->stack.hi - f->stack.lo);
   san::tsan_switch_to(f->tsan_fiber);
-  // Fibers save their own continuation when they switch away (switch_out),
-  // and may hand the CPU to each other directly, so the fiber that comes
-  // back here is `current_`, not necessarily `f`.
-  std::move(f->ctx).resume();
+  // Fibers may hand the CPU to each other directly (switch_out), so the one
+  // that comes back here is `current_`, not necessarily `f`; what resume()
+  // returns is that fiber's continuation (empty when it has finished).
+  direct_budget_ = kDirectBudget;
+  boost::context::fiber back_ctx = std::move(f->ctx).resume();
   san::finish_switch(asan_fake_stack_, nullptr, nullptr);
   Fiber* back = current_;
   current_ = nullptr;
+  back->ctx = std::move(back_ctx);
   if (back->state.load(std::memory_order_relaxed) == FiberState::finished) {
     // Its context returned and Boost.Context released its stack.
     san::release_fake_stack(back->asan_fake_stack, reinterpret_cast<const void*>(back->stack.lo),
@@ -312,40 +349,6 @@ void Scheduler::resume(Fiber* f) {
     back->after_switch = nullptr;
     fn(back, back->after_switch_arg);
   }
-}
-
-void Scheduler::switch_out(Fiber* f) {
-  // Hand the CPU straight to the next ready fiber when there is one that has
-  // already started (two jumps per round trip instead of four through the
-  // scheduler). The budget bounds how long fibers can pass the CPU among
-  // themselves before the loop gets to the inbox, the timers and the reactor.
-  if (f->after_switch == nullptr && direct_budget_ > 0 && !run_queue_.empty() && run_queue_.front() != f &&
-      run_queue_.front()->ctx) {
-    --direct_budget_;
-    Fiber* g = run_queue_.front();
-    run_queue_.pop_front();
-    current_ = g;
-    g->state.store(FiberState::running, std::memory_order_relaxed);
-    san::start_switch(&f->asan_fake_stack, reinterpret_cast<const void*>(g->stack.lo), g->stack.hi - g->stack.lo);
-    san::tsan_switch_to(g->tsan_fiber);
-    // g resumes inside its own switch_out and must get the scheduler's
-    // continuation from it; f's continuation is saved on g's stack first.
-    boost::context::fiber sched = std::move(f->caller);
-    f->caller = std::move(g->ctx).resume_with([f, &sched](boost::context::fiber&& mine) {
-      f->ctx = std::move(mine);
-      return std::move(sched);
-    });
-  } else {
-    san::start_switch(&f->asan_fake_stack, asan_bottom_, asan_size_);
-    san::tsan_switch_to(tsan_self_);
-    f->caller = std::move(f->caller).resume_with([f](boost::context::fiber&& mine) {
-      f->ctx = std::move(mine);
-      return boost::context::fiber{};
-    });
-  }
-  // Resumed — by a scheduler (perhaps another one after a migration) or by
-  // a fiber handing over directly.
-  san::finish_switch(f->asan_fake_stack, nullptr, nullptr);
 }
 
 void Scheduler::park(Fiber* f, std::uint64_t token, detail::Deadline deadline, CancelMode mode, ParkKind kind,

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +24,36 @@
 namespace faultline::io::evented {
 
 class EventedIo;
+
+// A scheduler's queue of ready fibers: intrusive FIFO through
+// Fiber::next_ready, touched only by the owning thread. A fiber is in at most
+// one queue at a time (a wake-up is claimed once, by token).
+class RunQueue {
+ public:
+  bool empty() const { return head_ == nullptr; }
+  Fiber* front() const { return head_; }
+  void push_back(Fiber* f) {
+    f->next_ready = nullptr;
+    if (tail_)
+      tail_->next_ready = f;
+    else
+      head_ = f;
+    tail_ = f;
+  }
+  void pop_front() {
+    head_ = head_->next_ready;
+    if (head_ == nullptr) tail_ = nullptr;
+  }
+
+ private:
+  Fiber* head_ = nullptr;
+  Fiber* tail_ = nullptr;
+};
+
+namespace detail_tls {
+// The scheduler of the calling thread (inline: read on every switch).
+inline thread_local Scheduler* current_scheduler = nullptr;
+}  // namespace detail_tls
 
 class Scheduler {
  public:
@@ -39,7 +68,7 @@ class Scheduler {
   void stop();
 
   // The scheduler of the calling thread; nullptr on any other thread.
-  static Scheduler* current();
+  static Scheduler* current() { return detail_tls::current_scheduler; }
   // The fiber running on this scheduler right now (nullptr in the loop).
   Fiber* current_fiber() const { return current_; }
   unsigned index() const { return index_; }
@@ -77,8 +106,12 @@ class Scheduler {
   const std::size_t stack_size_;
   Fiber* current_ = nullptr;
   int direct_budget_ = 0;
+  // A direct hand-off in flight: who handed over, and the loop's
+  // continuation it passes on (see switch_out).
+  Fiber* handoff_from_ = nullptr;
+  boost::context::fiber loop_stash_;
   detail::Deadline last_poll_{};
-  std::deque<Fiber*> run_queue_;
+  RunQueue run_queue_;
   TimerMap timers_;
   MpscQueue inbox_;
   std::atomic<bool> sleeping_{false};
