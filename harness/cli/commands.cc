@@ -210,7 +210,8 @@ int do_run(RunArgs& a) {
 struct MatrixArgs : CommonArgs {
   std::vector<std::string> scenarios;
   std::string family;
-  std::string builds = "debug,relwithdebinfo,release,minsizerel,clang-debug,clang-release";
+  std::string builds =
+      "debug,relwithdebinfo,release,minsizerel,clang-debug,clang-relwithdebinfo,clang-release,clang-minsizerel";
   std::string variants;
   std::uint64_t repeat = 5;
   std::string source, build_root;
