@@ -116,7 +116,8 @@ void ThreadPolicy::park(detail::Parker& p, std::uint64_t token, detail::Deadline
 }
 
 void ThreadMutex::lock() {
-  if (m_.try_lock()) return;
+  // Like lockdep, report what *can* block, not only what did this time: an
+  // uncontended lock on a scheduler thread is the same bug waiting for load.
   detail::check_threaded_block(*this, "lock");
   m_.lock();
 }

@@ -24,8 +24,9 @@ struct ThreadPolicy {
   static void park(detail::Parker& p, std::uint64_t token, detail::Deadline d, bool cancellable, const char* reason);
 };
 
-// std::mutex plus the affinity check: a scheduler thread that would block on
-// it is reported (it would stall every fiber of that thread).
+// std::mutex plus the affinity check: lock() from a scheduler thread is
+// reported, contended or not (blocking there stalls every fiber of the
+// thread); try_lock() never blocks and is allowed.
 class ThreadMutex final : public Mutex {
  public:
   explicit ThreadMutex(std::string name) : Mutex(std::move(name)) {}

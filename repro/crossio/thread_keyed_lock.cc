@@ -11,14 +11,17 @@
 //         too, uses the same connection and closes it → A resumes on a freed
 //         connection: the canary check reports it (ASan builds: a
 //         heap-use-after-free).
+// checked: the same thread-era lock built on a Threaded (OS) mutex, with the
+//          affinity checker on: the first fiber to take it is reported — an
+//          OS lock on a scheduler thread.
 // fixed:  a lock keyed by task (the Evented mutex: ownership per fiber, the
 //         second fiber parks), connections owned by the request.
 #include <pthread.h>
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 
+#include "io/affinity.h"
 #include "io/io.h"
 #include "repro/common/repro_main.h"
 #include "repro/crossio/quarantine.h"
@@ -36,9 +39,11 @@ struct Connection {
   char buffer[256] = {};
 };
 
-// The thread-era lock: re-entrant for the owning *thread*.
+// The thread-era lock: re-entrant for the owning *thread*, over an OS mutex
+// (an io::Mutex of the Threaded backend, so the affinity checker can see it).
 class ThreadKeyedRecursiveLock {
  public:
+  explicit ThreadKeyedRecursiveLock(io::Mutex& m) : m_(m) {}
   void lock() {
     if (owned_ && pthread_equal(owner_, pthread_self())) {
       ++depth_;
@@ -57,7 +62,7 @@ class ThreadKeyedRecursiveLock {
   }
 
  private:
-  std::mutex m_;
+  io::Mutex& m_;
   pthread_t owner_{};
   bool owned_ = false;
   int depth_ = 0;
@@ -69,18 +74,21 @@ int main(int argc, char** argv) {
   repro::ReproSpec spec{
       "crossio/thread-keyed-lock",
       "a lock keyed by thread id admits two fibers of one thread: a shared connection is freed in use",
-      {"broken", "fixed"},
+      {"broken", "checked", "fixed"},
       "broken",
       200,
       4};
   return repro::repro_main(argc, argv, spec, [](const repro::ReproArgs& args, record::ResultRecord& rec) {
+    io::set_affinity_mode(args.variant == "checked" ? io::AffinityMode::check : io::AffinityMode::off);
+    auto threaded = io::Io::create({.backend = io::Backend::threaded});
+    auto os_mutex = threaded->make_mutex("pool.thread_lock");
     auto io = io::Io::create({.backend = io::Backend::evented, .scheduler_threads = 1});
-    ThreadKeyedRecursiveLock thread_lock;
+    ThreadKeyedRecursiveLock thread_lock(*os_mutex);
     auto fiber_lock = io->make_mutex("pool.lock");
     Connection* cached = nullptr;  // the per-thread cached connection
     repro::Quarantine quarantine;
     long corrupted = 0, requests = 0;
-    const bool broken = args.variant == "broken";
+    const bool broken = args.variant != "fixed";
     std::vector<io::TaskHandle> fibers;
     for (unsigned f = 1; f <= args.fibers; ++f)
       fibers.push_back(io->spawn([&, f] {
