@@ -58,6 +58,11 @@ EventedIo::EventedIo(const Options& options)
     schedulers_.push_back(std::make_unique<Scheduler>(*this, i, reactor_kind_, stack_size_));
     schedulers_.back()->start();
   }
+  if (affinity_mode() == AffinityMode::check) {
+    std::vector<Scheduler*> all;
+    for (auto& s : schedulers_) all.push_back(s.get());
+    stall_monitor_ = std::make_unique<StallMonitor>(std::move(all), StallMonitor::limit_from_environment());
+  }
 }
 
 EventedIo::~EventedIo() {
@@ -75,6 +80,7 @@ EventedIo::~EventedIo() {
     std::unique_lock lk(live_mu_);
     live_cv_.wait(lk, [&] { return tasks_.empty(); });
   }
+  stall_monitor_.reset();
   for (auto& s : schedulers_) s->stop();
 }
 

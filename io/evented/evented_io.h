@@ -12,6 +12,7 @@
 
 #include "io/bridge.h"
 #include "io/evented/scheduler.h"
+#include "io/evented/stall_monitor.h"
 #include "io/io.h"
 
 namespace faultline::io::evented {
@@ -64,6 +65,7 @@ class EventedIo final : public Io {
   std::condition_variable live_cv_;
   std::unordered_map<TaskId, std::weak_ptr<detail::TaskState>> tasks_;  // guarded by live_mu_
   Bridge bridge_;
+  std::unique_ptr<StallMonitor> stall_monitor_;  // checked mode only
 };
 
 // Chooses the reactor: an explicit option, else $FAULTLINE_REACTOR, else

@@ -263,6 +263,7 @@ void Scheduler::handle_cancel(InboxItem* item) {
     Fiber* g = run_queue_.front();
     run_queue_.pop_front();
     current_ = g;
+    note_switch(g);
     g->state.store(FiberState::running, std::memory_order_relaxed);
     san::start_switch(&f->asan_fake_stack, reinterpret_cast<const void*>(g->stack.lo), g->stack.hi - g->stack.lo);
     san::tsan_switch_to(g->tsan_fiber);
@@ -330,10 +331,12 @@ void Scheduler::resume(Fiber* f) {
   // that comes back here is `current_`, not necessarily `f`; what resume()
   // returns is that fiber's continuation (empty when it has finished).
   direct_budget_ = kDirectBudget;
+  note_switch(f);
   boost::context::fiber back_ctx = std::move(f->ctx).resume();
   san::finish_switch(asan_fake_stack_, nullptr, nullptr);
   Fiber* back = current_;
   current_ = nullptr;
+  note_switch(nullptr);
   back->ctx = std::move(back_ctx);
   if (back->state.load(std::memory_order_relaxed) == FiberState::finished) {
     // Its context returned and Boost.Context released its stack.

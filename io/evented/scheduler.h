@@ -13,6 +13,8 @@
 // its timer and its in-flight I/O always belong to the thread that resumes it.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -75,6 +77,12 @@ class Scheduler {
   EventedIo& io() const { return io_; }
   Reactor& reactor() { return *reactor_; }
 
+  // For the stall detector (stall_monitor.h): bumped at every switch by the
+  // owning thread only, read by the monitor.
+  std::uint64_t switch_epoch() const { return switch_epoch_.load(std::memory_order_relaxed); }
+  Fiber* running_fiber() const { return running_fiber_.load(std::memory_order_relaxed); }
+  pthread_t native_thread() { return thread_.native_handle(); }
+
   // Makes `f` runnable; from any thread.
   void schedule(Fiber* f);
   // Delivers a cancellation to a fiber homed here; from any thread.
@@ -99,12 +107,20 @@ class Scheduler {
   void fire_timers(detail::Deadline now);
   void handle_cancel(InboxItem* item);
   void ring();
+  // Marks a switch to `f` (nullptr: back in the loop); a plain store, as only
+  // this thread writes.
+  void note_switch(Fiber* f) {
+    running_fiber_.store(f, std::memory_order_relaxed);
+    switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 
   EventedIo& io_;
   const unsigned index_;
   const ReactorKind reactor_kind_;
   const std::size_t stack_size_;
   Fiber* current_ = nullptr;
+  std::atomic<std::uint64_t> switch_epoch_{0};
+  std::atomic<Fiber*> running_fiber_{nullptr};
   int direct_budget_ = 0;
   // A direct hand-off in flight: who handed over, and the loop's
   // continuation it passes on (see switch_out).

@@ -171,6 +171,27 @@ const auto kNullSchedulerDeath = ::testing::KilledBySignal(SIGSEGV);
 constexpr const char* kNullSchedulerMessage = "";
 #endif
 
+TEST(AffinityDeathTest, FiberThatNeverSwitchesIsNamedByTheStallDetector) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        set_affinity_mode(AffinityMode::check);
+        setenv("FAULTLINE_STALL_MS", "100", 1);
+        auto io = evented(1);
+        std::atomic<bool> never{false};
+        io->spawn(
+              [&] {
+                auto until = std::chrono::steady_clock::now() + 10s;  // bounded: the detector fires long before
+                while (!never.load() && std::chrono::steady_clock::now() < until) {
+                }
+              },
+              "spinner")
+            .join();
+        std::_Exit(0);
+      },
+      "fiber [0-9]+ \\(\"spinner\"\\) has held scheduler thread 0 for [0-9]+ ms without switching");
+}
+
 TEST(AffinityDeathTest, UncheckedEventedMutexFromPlainThreadCrashesOnNullScheduler) {
   // What the checker prevents: the contended slow path reads the scheduler
   // thread-local, which is NULL here — a SIGSEGV, as in production.

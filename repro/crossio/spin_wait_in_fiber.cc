@@ -12,12 +12,17 @@
 // broken: each event's fiber spins (no yield, bounded budget) until the
 //         previous event is published; when the budget runs out it drops the
 //         event. Reports spins/s and delivered/expected.
+// checked: the same spin, unbounded, with the affinity checker on: its stall
+//          detector names the fiber that holds its scheduler thread without
+//          switching and aborts on that thread.
 // fixed:  it parks on the predecessor's Event instead: 0 spins, every event
 //         delivered in order.
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <vector>
 
+#include "io/affinity.h"
 #include "io/io.h"
 #include "repro/common/repro_main.h"
 
@@ -26,15 +31,19 @@ using namespace faultline;
 int main(int argc, char** argv) {
   repro::ReproSpec spec{"crossio/spin-wait-in-fiber",
                         "a fiber spin-waits for a flag a fiber of its own thread must set: starvation, lost events",
-                        {"broken", "fixed"},
+                        {"broken", "checked", "fixed"},
                         "broken",
                         2000,
                         8};
   return repro::repro_main(argc, argv, spec, [](const repro::ReproArgs& args, record::ResultRecord& rec) {
+    io::set_affinity_mode(args.variant == "checked" ? io::AffinityMode::check : io::AffinityMode::off);
     auto io = io::Io::create({.backend = io::Backend::evented, .scheduler_threads = 1});
     const std::uint64_t events = args.iterations;
-    const long budget = args.get_int("spin-budget", 100000);
-    const bool broken = args.variant == "broken";
+    // The checked variant spins without giving up, as a spin-wait with no
+    // budget would; the stall detector stops it.
+    const long budget =
+        args.variant == "checked" ? std::numeric_limits<long>::max() : args.get_int("spin-budget", 100000);
+    const bool broken = args.variant != "fixed";
     std::vector<std::unique_ptr<io::Event>> published;
     for (std::uint64_t i = 0; i <= events; ++i) published.push_back(io->make_event());
     std::vector<std::atomic<bool>> flags(events + 1);
