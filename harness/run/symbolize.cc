@@ -4,6 +4,7 @@
 #include "harness/run/symbolize.h"
 
 #include <cxxabi.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
 #include <cinttypes>
@@ -83,6 +84,29 @@ nlohmann::json to_json(const SymFrame& f) {
   return j;
 }
 
+namespace {
+
+// dwfl_module_getsrc finds the compile unit through .debug_aranges, which
+// clang does not emit by default (elfutils 0.188 does not fall back): find it
+// by walking the module's CUs and asking each whether it covers the address.
+void source_line_by_cu_walk(Dwfl_Module* mod, Dwarf_Addr lookup, SymFrame& f) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = nullptr;
+  while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != nullptr) {
+    if (dwarf_haspc(cu, lookup - bias) != 1) continue;
+    Dwarf_Line* line = dwarf_getsrc_die(cu, lookup - bias);
+    int lineno = 0;
+    const char* file = line ? dwarf_linesrc(line, nullptr, nullptr) : nullptr;
+    if (file && dwarf_lineno(line, &lineno) == 0) {
+      f.file = file;
+      f.line = lineno;
+    }
+    return;
+  }
+}
+
+}  // namespace
+
 std::vector<SymFrame> symbolize(const std::vector<crash::Mapping>& maps, const std::vector<std::uint64_t>& addrs,
                                 bool first_is_pc) {
   std::vector<SymFrame> out;
@@ -111,6 +135,8 @@ std::vector<SymFrame> symbolize(const std::vector<crash::Mapping>& maps, const s
             f.file = file;
             f.line = lineno;
           }
+        } else {
+          source_line_by_cu_walk(mod, lookup, f);
         }
       }
     }
