@@ -362,15 +362,7 @@ void run_attempt(const ChildOptions& opt, const fs::path& dir, record::ResultRec
     env.emplace_back("LD_PRELOAD", opt.crash_lib + (old && *old ? std::string(" ") + old : ""));
   }
   if (opt.rr != RrMode::off) env.emplace_back("FAULTLINE_REACTOR", "epoll");
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view kv(*e);
-    bool overridden = false;
-    for (const auto& [k, v] : env)
-      if (kv.size() > k.size() && kv.substr(0, k.size()) == k && kv[k.size()] == '=') overridden = true;
-    if (!overridden) env_strings.emplace_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> env_strings = environment_with(env);
   std::vector<std::string> argv_strings;
   const fs::path rr_dir = dir / "rr-trace";
   if (opt.rr != RrMode::off) {

@@ -23,6 +23,10 @@ struct Captured {
   std::string output;
 };
 
+// This process's environment with `overrides` replacing (or adding) their
+// variables, as KEY=VALUE strings for execve.
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& overrides);
+
 Captured run_capture(const std::vector<std::string>& argv, double timeout_s,
                      const std::vector<std::pair<std::string, std::string>>& env = {}, std::size_t max_bytes = 4 << 20,
                      const std::string& cwd = {});

@@ -66,29 +66,14 @@ EventedIo::EventedIo(const Options& options)
 }
 
 EventedIo::~EventedIo() {
-  // Tasks still running are cancelled, then waited for: a scheduler can only
-  // stop once it owns no fibers.
-  std::vector<std::shared_ptr<detail::TaskState>> running;
-  {
-    std::lock_guard lk(live_mu_);
-    for (auto& [id, weak] : tasks_)
-      if (auto t = weak.lock()) running.push_back(std::move(t));
-  }
-  for (auto& t : running) t->request_cancel();
-  running.clear();
-  {
-    std::unique_lock lk(live_mu_);
-    live_cv_.wait(lk, [&] { return tasks_.empty(); });
-  }
+  // A scheduler can only stop once it owns no fibers.
+  tasks_.cancel_all_and_wait();
   stall_monitor_.reset();
   for (auto& s : schedulers_) s->stop();
 }
 
 void EventedIo::fiber_finished(Fiber* f) {
-  std::lock_guard lk(live_mu_);
-  tasks_.erase(f->id());
-  live_.store(tasks_.size(), std::memory_order_release);
-  if (tasks_.empty()) live_cv_.notify_all();
+  tasks_.remove(f->id());
 }
 
 TaskHandle EventedIo::spawn(std::function<void()> body, std::string name) {
@@ -97,11 +82,7 @@ TaskHandle EventedIo::spawn(std::function<void()> body, std::string name) {
   Scheduler* home = schedulers_[next_.fetch_add(1, std::memory_order_relaxed) % schedulers_.size()].get();
   auto f = std::make_shared<Fiber>(std::move(body), std::move(name), home);
   f->self = f;
-  {
-    std::lock_guard lk(live_mu_);
-    tasks_.emplace(f->id(), f);
-    live_.store(tasks_.size(), std::memory_order_release);
-  }
+  tasks_.add(f);
   home->schedule(f.get());
   return TaskHandle(std::move(f));
 }

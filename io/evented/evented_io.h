@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "io/bridge.h"
+#include "io/detail/task_registry.h"
 #include "io/evented/scheduler.h"
 #include "io/evented/stall_monitor.h"
 #include "io/io.h"
@@ -25,7 +26,7 @@ class EventedIo final : public Io {
   Backend backend() const override { return Backend::evented; }
   ReactorKind reactor() const override { return reactor_kind_; }
   unsigned scheduler_threads() const override { return static_cast<unsigned>(schedulers_.size()); }
-  std::size_t live_tasks() const override { return live_.load(std::memory_order_acquire); }
+  std::size_t live_tasks() const override { return tasks_.size(); }
 
   TaskHandle spawn(std::function<void()> body, std::string name) override;
   void sleep_for(Duration d) override;
@@ -60,10 +61,7 @@ class EventedIo final : public Io {
   std::size_t stack_size_;
   std::vector<std::unique_ptr<Scheduler>> schedulers_;
   std::atomic<unsigned> next_{0};
-  std::atomic<std::size_t> live_{0};
-  std::mutex live_mu_;
-  std::condition_variable live_cv_;
-  std::unordered_map<TaskId, std::weak_ptr<detail::TaskState>> tasks_;  // guarded by live_mu_
+  detail::TaskRegistry tasks_;
   Bridge bridge_;
   std::unique_ptr<StallMonitor> stall_monitor_;  // checked mode only
 };

@@ -126,32 +126,16 @@ ThreadedIo::ThreadedIo(const Options& options)
     : stack_size_(options.thread_stack_size), bridge_(options.bridge_workers) {}
 
 ThreadedIo::~ThreadedIo() {
-  std::vector<std::shared_ptr<detail::TaskState>> running;
-  {
-    std::lock_guard lk(live_mu_);
-    for (auto& [id, weak] : tasks_)
-      if (auto t = weak.lock()) running.push_back(std::move(t));
-  }
-  for (auto& t : running) t->request_cancel();
-  running.clear();
-  std::unique_lock lk(live_mu_);
-  live_cv_.wait(lk, [&] { return tasks_.empty(); });
+  tasks_.cancel_all_and_wait();
 }
 
 void ThreadedIo::task_finished(TaskId id) {
-  std::lock_guard lk(live_mu_);
-  tasks_.erase(id);
-  live_.store(tasks_.size(), std::memory_order_release);
-  if (tasks_.empty()) live_cv_.notify_all();
+  tasks_.remove(id);
 }
 
 TaskHandle ThreadedIo::spawn(std::function<void()> body, std::string name) {
   auto task = std::make_shared<ThreadTask>(std::move(body), std::move(name), *this);
-  {
-    std::lock_guard lk(live_mu_);
-    tasks_.emplace(task->id(), task);
-    live_.store(tasks_.size(), std::memory_order_release);
-  }
+  tasks_.add(task);
   task->self = task;
   pthread_attr_t attr;
   pthread_attr_init(&attr);

@@ -12,6 +12,7 @@
 
 #include "io/bridge.h"
 #include "io/detail/primitives.h"
+#include "io/detail/task_registry.h"
 #include "io/io.h"
 
 namespace faultline::io::threaded {
@@ -51,7 +52,7 @@ class ThreadedIo final : public Io {
   Backend backend() const override { return Backend::threaded; }
   ReactorKind reactor() const override { return ReactorKind::none; }
   unsigned scheduler_threads() const override { return 0; }
-  std::size_t live_tasks() const override { return live_.load(std::memory_order_acquire); }
+  std::size_t live_tasks() const override { return tasks_.size(); }
 
   TaskHandle spawn(std::function<void()> body, std::string name) override;
   void sleep_for(Duration d) override;
@@ -78,10 +79,7 @@ class ThreadedIo final : public Io {
 
  private:
   std::size_t stack_size_;
-  std::atomic<std::size_t> live_{0};
-  std::mutex live_mu_;
-  std::condition_variable live_cv_;
-  std::unordered_map<TaskId, std::weak_ptr<detail::TaskState>> tasks_;  // guarded by live_mu_
+  detail::TaskRegistry tasks_;
   Bridge bridge_;
 };
 
