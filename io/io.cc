@@ -2,10 +2,13 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
+#include "io/detail/sockets.h"
 #include "io/detail/task_state.h"
 #include "io/evented/evented_io.h"
 #include "io/threaded/threaded_io.h"
@@ -64,9 +67,26 @@ TaskId TaskHandle::id() const {
   return state_ ? state_->id() : 0;
 }
 
+namespace detail {
+int open_stream_socket(int family) {
+  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+void set_nodelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+}  // namespace detail
+
+int Io::shutdown(Socket& s, int how) {
+  return ::shutdown(s.fd(), how) == 0 ? 0 : errno;
+}
+
+void Io::close(Socket& s) {
+  if (s.valid()) ::close(s.release());
+}
+
 Result<Socket> Io::listen(const Endpoint& at, int backlog) {
-  // Non-blocking like every socket of the runtime (see the reactors).
-  Socket s(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Socket s(detail::open_stream_socket(at.family()));
   if (!s.valid()) return {{}, errno};
   int one = 1;
   ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -145,8 +145,9 @@ class Io {
   Result<std::size_t> send_all(Socket& s, std::string_view data, Duration timeout = kForever) {
     return send_all(s, std::as_bytes(std::span(data.data(), data.size())), timeout);
   }
-  virtual int shutdown(Socket& s, int how) = 0;
-  virtual void close(Socket& s) = 0;
+  // Neither blocks, so both are the same on both backends.
+  int shutdown(Socket& s, int how);
+  void close(Socket& s);
   // Name lookup (getaddrinfo). Evented: done on a bridge worker, fiber parked.
   Result<std::vector<Endpoint>> resolve(const std::string& host, std::uint16_t port);
 

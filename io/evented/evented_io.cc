@@ -13,16 +13,13 @@
 #include <thread>
 
 #include "io/affinity.h"
+#include "io/detail/sockets.h"
 #include "io/evented/sync.h"
 
 namespace faultline::io::evented {
 namespace {
 
 std::once_flag fallback_notice;
-
-int open_socket(int family) {
-  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-}
 
 }  // namespace
 
@@ -138,17 +135,15 @@ Result<Socket> EventedIo::accept(Socket& listener, Duration timeout) {
   Scheduler& s = scheduler_for("accept");
   auto r = s.reactor().accept(listener.fd(), detail::deadline_after(timeout));
   if (!r) return {{}, r.error};
-  int one = 1;
-  ::setsockopt(r.value, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  detail::set_nodelay(r.value);
   return {Socket(r.value), 0};
 }
 
 Result<Socket> EventedIo::connect(const Endpoint& to, Duration timeout) {
   Scheduler& s = scheduler_for("connect");
-  Socket sock(open_socket(to.family()));
+  Socket sock(detail::open_stream_socket(to.family()));
   if (!sock.valid()) return {{}, errno};
-  int one = 1;
-  ::setsockopt(sock.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  detail::set_nodelay(sock.fd());
   if (int err = s.reactor().connect(sock.fd(), to, detail::deadline_after(timeout))) return {{}, err};
   return {std::move(sock), 0};
 }
@@ -159,14 +154,6 @@ Result<std::size_t> EventedIo::send(Socket& sock, std::span<const std::byte> dat
 
 Result<std::size_t> EventedIo::recv(Socket& sock, std::span<std::byte> buf, Duration timeout) {
   return scheduler_for("recv").reactor().recv(sock.fd(), buf, detail::deadline_after(timeout));
-}
-
-int EventedIo::shutdown(Socket& s, int how) {
-  return ::shutdown(s.fd(), how) == 0 ? 0 : errno;
-}
-
-void EventedIo::close(Socket& s) {
-  if (s.valid()) ::close(s.release());
 }
 
 }  // namespace faultline::io::evented

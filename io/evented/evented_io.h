@@ -4,10 +4,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 #include <vector>
 
 #include "io/bridge.h"
@@ -42,8 +39,6 @@ class EventedIo final : public Io {
   Result<Socket> connect(const Endpoint& to, Duration timeout) override;
   Result<std::size_t> send(Socket& s, std::span<const std::byte> data, Duration timeout) override;
   Result<std::size_t> recv(Socket& s, std::span<std::byte> buf, Duration timeout) override;
-  int shutdown(Socket& s, int how) override;
-  void close(Socket& s) override;
   std::size_t bridge_depth() const override { return bridge_.depth(); }
 
   // Called by a scheduler when one of its fibers has finished.

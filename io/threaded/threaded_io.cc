@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "io/affinity.h"
+#include "io/detail/sockets.h"
 
 namespace faultline::io::threaded {
 namespace {
@@ -94,10 +95,6 @@ int wait_fd(int fd, short events, detail::Deadline deadline) {
     if (n == 2 && fds[1].revents) throw Cancelled();
     if (r > 0) return 0;
   }
-}
-
-int open_socket(int family) {
-  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
 }  // namespace
@@ -185,8 +182,7 @@ Result<Socket> ThreadedIo::accept(Socket& listener, Duration timeout) {
   for (;;) {
     int c = ::accept4(listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c >= 0) {
-      int one = 1;
-      ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      detail::set_nodelay(c);
       return {Socket(c), 0};
     }
     if (errno == EINTR) continue;
@@ -196,10 +192,9 @@ Result<Socket> ThreadedIo::accept(Socket& listener, Duration timeout) {
 }
 
 Result<Socket> ThreadedIo::connect(const Endpoint& to, Duration timeout) {
-  Socket s(open_socket(to.family()));
+  Socket s(detail::open_stream_socket(to.family()));
   if (!s.valid()) return {{}, errno};
-  int one = 1;
-  ::setsockopt(s.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  detail::set_nodelay(s.fd());
   detail::throw_if_cancelled();
   if (::connect(s.fd(), to.addr(), to.size()) != 0) {
     if (errno != EINPROGRESS) return {{}, errno};
@@ -234,14 +229,6 @@ Result<std::size_t> ThreadedIo::recv(Socket& s, std::span<std::byte> buf, Durati
     if (errno != EAGAIN && errno != EWOULDBLOCK) return {0, errno};
     if (int w = wait_fd(s.fd(), POLLIN, deadline)) return {0, w};
   }
-}
-
-int ThreadedIo::shutdown(Socket& s, int how) {
-  return ::shutdown(s.fd(), how) == 0 ? 0 : errno;
-}
-
-void ThreadedIo::close(Socket& s) {
-  if (s.valid()) ::close(s.release());
 }
 
 }  // namespace faultline::io::threaded

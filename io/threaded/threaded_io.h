@@ -5,10 +5,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 
 #include "io/bridge.h"
 #include "io/detail/primitives.h"
@@ -68,8 +65,6 @@ class ThreadedIo final : public Io {
   Result<Socket> connect(const Endpoint& to, Duration timeout) override;
   Result<std::size_t> send(Socket& s, std::span<const std::byte> data, Duration timeout) override;
   Result<std::size_t> recv(Socket& s, std::span<std::byte> buf, Duration timeout) override;
-  int shutdown(Socket& s, int how) override;
-  void close(Socket& s) override;
   std::size_t bridge_depth() const override { return bridge_.depth(); }
 
   void task_finished(TaskId id);
