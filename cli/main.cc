@@ -3,9 +3,11 @@
 #include "cli/commands.h"
 
 #include "harness/cli/commands.h"
+#include "relay/cli/commands.h"
 #include "reports/cli/commands.h"
 #include "repro/cli/commands.h"
 #include "repro/splitproxy/commands.h"
+#include "stress/cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"faultline — reproduce, record and report bugs in fiber runtimes"};
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
   faultline::harness::add_repro_matrix(*app.get_subcommand("repro"));
   faultline::splitproxy::add_commands(app);
   faultline::reports::add_commands(app);
+  faultline::stress::add_commands(app);
+  faultline::relay::add_commands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
