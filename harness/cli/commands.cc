@@ -217,6 +217,7 @@ struct MatrixArgs : CommonArgs {
   std::string source, build_root;
   bool no_build = false;
   bool bisect_opt = false;
+  std::uint64_t bisect_repeat = 3;
   std::vector<std::string> extra;
 };
 
@@ -255,6 +256,8 @@ int do_matrix(MatrixArgs& a) {
   m.child = child_from(a);
   m.progress = isatty(2) != 0;
   m.bisect_opt = a.bisect_opt;
+  m.bisect_repeat = a.bisect_repeat;
+  if (a.bisect_repeat == 0) throw CLI::ValidationError("--bisect-repeat", "must be at least 1");
   RrProbe rr = probe_rr();
   m.environment = collect_environment(&rr);
   auto res = run_matrix(m);
@@ -264,12 +267,16 @@ int do_matrix(MatrixArgs& a) {
     std::cout << format_matrix_table(res);
   bool any_error = false;
   for (const auto& c : res.cells) any_error = any_error || !c.error.empty();
+  // --bisect-opt that could not run (no clang build, no unit, build broken).
+  for (const auto& b : res.bisects) any_error = any_error || b["result"].value("status", "") == "error";
   return any_error ? 2 : 0;
 }
 
 void add_matrix_options(CLI::App* c, MatrixArgs& a) {
   add_common(c, a);
-  c->add_option("--builds", a.builds, "comma-separated CMake presets")->capture_default_str();
+  c->add_option("--builds", a.builds,
+                "comma-separated CMake presets; sanitizer presets (asan, gcc-asan, tsan, ubsan) name their reports")
+      ->capture_default_str();
   c->add_option("--variants", a.variants, "comma-separated variants (default: all the program describes)");
   c->add_option("--repeat", a.repeat, "attempts per cell")->capture_default_str();
   c->add_option("--source", a.source, "source tree with CMakePresets.json (default: $FAULTLINE_ROOT)");
@@ -277,6 +284,9 @@ void add_matrix_options(CLI::App* c, MatrixArgs& a) {
   c->add_flag("--no-build", a.no_build, "use the build trees as they are (no configure/build)");
   c->add_flag("--bisect-opt", a.bisect_opt,
               "for clang presets: smallest -mllvm -opt-bisect-limit at which a failing variant starts to fail");
+  c->add_option("--bisect-repeat", a.bisect_repeat,
+                "runs per --bisect-opt step; a limit fails when any run fails (the last passing one is re-run 2x more)")
+      ->capture_default_str();
   c->add_option("extra", a.extra, "arguments passed to every repro run (after --)");
 }
 

@@ -42,6 +42,29 @@ std::string build_preset(const MatrixOptions& opt, const std::string& preset, co
   return {};
 }
 
+// The first frame of a sanitizer report that is the program's own code (not
+// the sanitizer runtime, libc, the C++ library or Boost): where "ASan names it
+// a heap-use-after-free in X" points.
+nlohmann::json sanitizer_summary(const nlohmann::json& report) {
+  if (!report.is_object()) return nullptr;
+  nlohmann::json out{{"tool", report.value("tool", "")}, {"kind", report.value("kind", "")}};
+  static const char* const kForeign[] = {"__interceptor_", "__asan",          "__tsan", "__ubsan",     "__sanitizer",
+                                         "operator new",   "operator delete", "std::",  "__gnu_cxx::", "boost::"};
+  const auto frames = report.value("frames", nlohmann::json::array());
+  for (const auto& f : frames) {
+    const std::string fn = f.value("function", ""), loc = f.value("location", "");
+    if (fn.empty() || loc.empty() || loc.rfind("/usr/", 0) == 0) continue;
+    bool foreign = false;
+    for (const char* p : kForeign) foreign = foreign || fn.rfind(p, 0) == 0;
+    if (foreign) continue;
+    out["function"] = fn;
+    out["location"] = loc;
+    return out;
+  }
+  if (!frames.empty() && frames[0].contains("function")) out["function"] = frames[0]["function"];
+  return out;
+}
+
 std::vector<std::string> describe_variants(const std::string& program, std::string& error) {
   auto d = run_capture({program, "--describe"}, 30);
   if (d.exit_code != 0) {
@@ -65,39 +88,6 @@ std::vector<std::string> describe_variants(const std::string& program, std::stri
   for (const auto& x : j["variants"])
     if (x.is_string()) v.push_back(x.get<std::string>());
   return v;
-}
-
-// For each clang preset and each variant that failed there: opt-bisect it.
-void run_bisects(const MatrixOptions& opt, MatrixResult& res) {
-  for (const auto& c : res.cells) {
-    if (c.failures == 0 || c.build.find("clang") == std::string::npos || c.variant.empty()) continue;
-    std::string target;
-    for (const auto& e : read_catalog_or_empty(opt.build_root / c.build / "repro" / "catalog.json"))
-      if (e.scenario == c.scenario) target = e.target;
-    nlohmann::json entry{{"scenario", c.scenario}, {"build", c.build}, {"variant", c.variant}};
-    if (target.empty()) {
-      entry["result"] = {{"found", false}, {"error", "scenario not in the catalog"}};
-      res.bisects.push_back(entry);
-      continue;
-    }
-    std::fprintf(stderr, "faultline: bisecting %s %s %s over -opt-bisect-limit (one build per probe)\n",
-                 c.scenario.c_str(), c.build.c_str(), c.variant.c_str());
-    auto builder = preset_bisect_builder(opt.source_dir, opt.build_root, c.build, target, c.scenario);
-    auto tester = [&](const std::string& program) {
-      for (std::uint64_t i = 0; i < opt.bisect_repeat; ++i) {
-        ChildOptions co = opt.child;
-        co.command = {program, "--variant", c.variant, "--json"};
-        co.command.insert(co.command.end(), opt.extra_args.begin(), opt.extra_args.end());
-        co.hang_stacks = false;
-        record::ResultRecord rec;
-        run_attempt(co, res.dir / "bisect-probe", rec);
-        if (record::is_failure(rec.outcome)) return true;
-      }
-      return false;
-    };
-    entry["result"] = to_json(bisect_opt(builder, tester));
-    res.bisects.push_back(entry);
-  }
 }
 
 }  // namespace
@@ -192,12 +182,13 @@ MatrixResult run_matrix(const MatrixOptions& opt) {
         c.attempts = s.attempts;
         c.failures = s.failures;
         if (!s.failure_summaries.empty()) c.first_failure = s.failure_summaries.front();
+        c.sanitizer = sanitizer_summary(s.first_sanitizer);
         res.cells.push_back(c);
         if (s.interrupted) return res;
       }
     }
   }
-  if (opt.bisect_opt) run_bisects(opt, res);
+  if (opt.bisect_opt) run_opt_bisects(opt, res);  // bisect.h
   const std::string name =
       opt.shard_count > 1 ? "matrix-shard" + std::to_string(opt.shard_index) + ".json" : std::string("matrix.json");
   std::ofstream(res.dir / name) << to_json(res).dump(2) << "\n";
@@ -211,6 +202,7 @@ nlohmann::json to_json(const MatrixResult& r) {
                      {"attempts", c.attempts}, {"failures", c.failures}, {"outcomes", c.outcomes}};
     if (!c.error.empty()) j["error"] = c.error;
     if (!c.first_failure.empty()) j["first_failure"] = c.first_failure;
+    if (!c.sanitizer.is_null()) j["sanitizer"] = c.sanitizer;
     cells.push_back(j);
   }
   return {{"schema", "faultline.matrix/1"},
@@ -257,20 +249,27 @@ std::string format_matrix_table(const MatrixResult& r) {
       }
       o << "\n";
     }
+    // What the sanitizer builds named, per cell: "asan broken: AddressSanitizer
+    // heap-use-after-free in X (file:line) in 5/5 runs".
+    for (const auto& c : r.cells) {
+      if (c.scenario != sc || c.sanitizer.is_null()) continue;
+      std::uint64_t n = 0;
+      for (const auto& [k, v] : c.outcomes)
+        if (k.rfind("sanitizer/", 0) == 0) n += v;
+      o << "  " << c.build << (c.variant.empty() ? "" : " " + c.variant) << ": "
+        << c.sanitizer.value("tool", std::string("sanitizer")) << " "
+        << c.sanitizer.value("kind", std::string("report"));
+      if (c.sanitizer.contains("function")) o << " in " << c.sanitizer["function"].get<std::string>();
+      if (c.sanitizer.contains("location")) {
+        const std::string loc = c.sanitizer["location"].get<std::string>();
+        o << " (" << loc.substr(loc.rfind('/') == std::string::npos ? 0 : loc.rfind('/') + 1) << ")";
+      }
+      o << " in " << n << "/" << c.attempts << " runs\n";
+    }
     for (const auto& c : r.cells)
       if (c.scenario == sc && !c.error.empty()) o << "  " << c.build << ": " << c.error.substr(0, 300) << "\n";
   }
-  for (const auto& b : r.bisects) {
-    const auto& res = b["result"];
-    o << "bisect-opt " << b["scenario"].get<std::string>() << " " << b["build"].get<std::string>() << " "
-      << b["variant"].get<std::string>() << ": ";
-    if (res.value("found", false)) {
-      o << "fails from -mllvm -opt-bisect-limit=" << res["first_failing_limit"].get<int>() << "\n";
-      for (const auto& l : res["passes"]) o << "  " << l.get<std::string>() << "\n";
-    } else {
-      o << "not found: " << res.value("error", std::string("?")) << "\n";
-    }
-  }
+  o << format_bisects(r.bisects);  // bisect.h
   o << "matrix: " << (r.dir / "matrix.json").string() << "\n";
   return o.str();
 }

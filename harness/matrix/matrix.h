@@ -10,6 +10,9 @@
 //    A failed configure/build marks that preset's cells `error` with the log.
 //  - Every attempt appends its ResultRecord to <results>/<run-id>/runs.jsonl
 //    (build.preset set, details.matrix_cell naming the cell).
+//  - Sanitizer presets (asan, gcc-asan, tsan, ubsan) are builds like any
+//    other; a cell whose attempts produced sanitizer reports carries the
+//    report's tool, kind and first own frame (table: one line per such cell).
 //  - `--shard i/n` is applied to the attempt index of every cell, so n
 //    machines run disjoint attempts of the same matrix; the report merges
 //    matrix-shard<i>.json files (or their runs.jsonl) by cell.
@@ -46,8 +49,8 @@ struct MatrixOptions {
   ChildOptions child;  // timeout, crash lib, hang stacks (command is filled per cell)
   nlohmann::json environment;
   bool progress = false;
-  // --bisect-opt: for every clang preset (name contains "clang") and every
-  // variant that failed there, find the first failing -opt-bisect-limit.
+  // --bisect-opt: for every clang build and every variant that failed there,
+  // find the first failing -opt-bisect-limit (bisect.h: run_opt_bisects).
   bool bisect_opt = false;
   std::uint64_t bisect_repeat = 3;  // attempts per probe; any failure = fails
 };
@@ -58,6 +61,10 @@ struct MatrixCell {
   std::uint64_t attempts = 0, failures = 0;
   std::string error;  // build/config/describe problem
   std::string first_failure;
+  // Sanitizer presets (asan, tsan, ...): what the sanitizer named, from the
+  // earliest attempt with a report — {tool, kind, function, location} (the
+  // first frame in the program's own code); null when no attempt had one.
+  nlohmann::json sanitizer;
 };
 
 struct MatrixResult {

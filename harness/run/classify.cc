@@ -145,9 +145,14 @@ nlohmann::json parse_sanitizer(std::string_view text) {
       R"(^==\d+==\s*(ERROR|WARNING): (AddressSanitizer|ThreadSanitizer|LeakSanitizer|MemorySanitizer|UndefinedBehaviorSanitizer):?\s*(.*)$)");
   static const std::regex kTsanWarn(R"(^WARNING: ThreadSanitizer: (.*?)( \(pid=\d+\))?$)");
   static const std::regex kUbsan(R"(^(.*?:\d+:\d+): runtime error: (.*)$)");
+  // ASan/UBSan/LSan: "#0 0x55d0 in func /src/x.cc:88:12" (or "... in func (module+0x12)").
   static const std::regex kFrame(R"(^\s*#(\d+) (0x[0-9a-fA-F]+) in (.+?) (\S+)$)");
   static const std::regex kFrameNoLoc(R"(^\s*#(\d+) (0x[0-9a-fA-F]+) in (.+)$)");
   static const std::regex kFrameModule(R"(^\s*#(\d+) (0x[0-9a-fA-F]+)\s+\((.+)\)$)");
+  // TSan: "#0 func /src/x.cc:88:12 (prog+0x1234)" or "#0 func <null> (libc.so.6+0x12)".
+  static const std::regex kTsanFrame(R"(^\s*#(\d+) (.+) (\S+) \(([^()]+)\)$)");
+  // clang 14 appends "(BuildId: ...)" to frames with a module.
+  static const std::regex kBuildId(R"( \(BuildId: [0-9a-fA-F]+\)$)");
   auto lines = lines_of(text);
   nlohmann::json out;
   std::size_t start = lines.size();
@@ -159,7 +164,10 @@ nlohmann::json parse_sanitizer(std::string_view text) {
       std::string kind = m[3].str();
       // "heap-use-after-free on address 0x... at pc ..." -> "heap-use-after-free"
       auto sp = kind.find(' ');
-      out["kind"] = sp == std::string::npos ? kind : kind.substr(0, sp);
+      std::string k = sp == std::string::npos ? kind : kind.substr(0, sp);
+      // "negative-size-param: (size=-1)" -> "negative-size-param"
+      if (!k.empty() && k.back() == ':') k.pop_back();
+      out["kind"] = k;
       out["headline"] = kind;
       start = i;
     } else if (std::regex_search(line, m, kTsanWarn)) {
@@ -193,13 +201,22 @@ nlohmann::json parse_sanitizer(std::string_view text) {
     }
     if (!frames.empty() && frames.back().is_null()) continue;
     std::smatch m;
-    std::string t(trim(line));
-    if (std::regex_search(t, m, kFrame))
+    std::string t = std::regex_replace(std::string(trim(line)), kBuildId, "");
+    if (std::regex_search(t, m, kFrame) && m[4].str().front() == '(')
+      frames.push_back({{"index", std::stoi(m[1].str())},
+                        {"address", m[2].str()},
+                        {"function", m[3].str()},
+                        {"module", m[4].str().substr(1, m[4].str().size() - 2)}});
+    else if (std::regex_search(t, m, kFrame))
       frames.push_back({{"index", std::stoi(m[1].str())},
                         {"address", m[2].str()},
                         {"function", m[3].str()},
                         {"location", m[4].str()}});
-    else if (std::regex_search(t, m, kFrameNoLoc))
+    else if (std::regex_search(t, m, kTsanFrame)) {
+      nlohmann::json f{{"index", std::stoi(m[1].str())}, {"function", m[2].str()}, {"module", m[4].str()}};
+      if (m[3].str() != "<null>") f["location"] = m[3].str();
+      frames.push_back(f);
+    } else if (std::regex_search(t, m, kFrameNoLoc))
       frames.push_back({{"index", std::stoi(m[1].str())}, {"address", m[2].str()}, {"function", m[3].str()}});
     else if (std::regex_search(t, m, kFrameModule))
       frames.push_back({{"index", std::stoi(m[1].str())}, {"address", m[2].str()}, {"module", m[3].str()}});

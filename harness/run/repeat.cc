@@ -51,6 +51,7 @@ nlohmann::json to_json(const RepeatSummary& s) {
   j["first_failure_attempt"] = s.first_failure_index ? nlohmann::json(*s.first_failure_index) : nlohmann::json();
   j["first_failure_s"] = s.first_failure_s ? nlohmann::json(*s.first_failure_s) : nlohmann::json();
   j["rr_replay"] = s.rr_replays;
+  if (!s.first_sanitizer.is_null()) j["first_sanitizer"] = s.first_sanitizer;
   return j;
 }
 
@@ -181,6 +182,12 @@ RepeatSummary run_repeated(const RepeatOptions& opt) {
         }
         if (sum.failure_summaries.size() < 5)
           sum.failure_summaries.push_back("#" + std::to_string(k) + " " + rec.summary);
+        if (rec.outcome == record::Outcome::sanitizer && rec.sanitizer.is_object() &&
+            (sum.first_sanitizer.is_null() || k < sum.first_sanitizer.value("attempt", k)))
+          sum.first_sanitizer = {{"tool", rec.sanitizer.value("tool", "")},
+                                 {"kind", rec.sanitizer.value("kind", "")},
+                                 {"frames", rec.sanitizer.value("frames", nlohmann::json::array())},
+                                 {"attempt", k}};
         if (rec.artifacts.is_object() && rec.artifacts.contains("rr_replay"))
           sum.rr_replays.push_back(rec.artifacts["rr_replay"].get<std::string>());
         if (opt.until_fail) {

@@ -59,6 +59,9 @@ struct RepeatSummary {
   bool stopped_by_time = false, stopped_by_failure = false, interrupted = false;
   std::vector<std::string> failure_summaries;  // first few, for the console
   std::vector<std::string> rr_replays;
+  // The sanitizer report of the earliest attempt that had one: {tool, kind,
+  // frames (its first frames), attempt}; null when no attempt had a report.
+  nlohmann::json first_sanitizer;
 };
 
 nlohmann::json to_json(const RepeatSummary& s);

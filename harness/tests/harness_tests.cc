@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "harness/crash/crash_format.h"
@@ -130,6 +131,35 @@ TEST(Classify, TsanAndUbsanReports) {
   ASSERT_FALSE(t.is_null());
   EXPECT_EQ(t["tool"], "ThreadSanitizer");
   EXPECT_EQ(t["kind"], "data race");
+  ASSERT_EQ(t["frames"].size(), 1u);
+  EXPECT_EQ(t["frames"][0]["function"], "worker()");
+  EXPECT_EQ(t["frames"][0]["location"], "/src/w.cc:5:3");
+  EXPECT_EQ(t["frames"][0]["module"], "a.out+0x1234");
+  // clang 14's shape: BuildIds, runtime frames without a source line.
+  auto m = parse_sanitizer(
+      "WARNING: ThreadSanitizer: unlock of an unlocked mutex (or by a wrong thread) (pid=7)\n"
+      "    #0 pthread_mutex_unlock <null> (prog+0x766ea) (BuildId: 0e752a365c3d86ce)\n"
+      "    #1 Lock::unlock() /src/lock.cc:60:7 (prog+0xf1d7d) (BuildId: 0e752a365c3d86ce)\n"
+      "\n"
+      "  Location is heap block of size 80 at 0x7b14 allocated by main thread:\n"
+      "    #0 operator new(unsigned long) <null> (prog+0xd8966) (BuildId: 0e752a365c3d86ce)\n");
+  ASSERT_FALSE(m.is_null());
+  EXPECT_EQ(m["kind"], "unlock of an unlocked mutex (or by a wrong thread)");
+  ASSERT_EQ(m["frames"].size(), 2u);
+  EXPECT_EQ(m["frames"][0]["function"], "pthread_mutex_unlock");
+  EXPECT_FALSE(m["frames"][0].contains("location"));
+  EXPECT_EQ(m["frames"][1]["function"], "Lock::unlock()");
+  EXPECT_EQ(m["frames"][1]["location"], "/src/lock.cc:60:7");
+  auto a = parse_sanitizer(
+      "==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020 at pc 0x1 bp 0x2 sp 0x3\n"
+      "    #0 0x7f in operator delete(void*) (/build/prog+0x12ae3d) (BuildId: 1a2e644e76421e10)\n"
+      "    #1 0x55 in retire(C*) /src/q.h:25:5\n");
+  ASSERT_EQ(a["frames"].size(), 2u);
+  EXPECT_EQ(a["frames"][0]["function"], "operator delete(void*)");
+  EXPECT_EQ(a["frames"][0]["module"], "/build/prog+0x12ae3d");
+  EXPECT_EQ(a["frames"][1]["location"], "/src/q.h:25:5");
+  auto n = parse_sanitizer("==9==ERROR: AddressSanitizer: negative-size-param: (size=-1)\n");
+  EXPECT_EQ(n["kind"], "negative-size-param");
   auto u = parse_sanitizer("/src/x.cc:10:7: runtime error: signed integer overflow: 2147483647 + 1\n");
   ASSERT_FALSE(u.is_null());
   EXPECT_EQ(u["tool"], "UndefinedBehaviorSanitizer");
@@ -370,6 +400,40 @@ TEST(Matrix, TableFromFakeBuildTrees) {
   EXPECT_EQ(n, 12);
 }
 
+// A sanitizer preset is a build like any other; its cells name the report.
+TEST(Matrix, SanitizerBuildCellNamesTheReport) {
+  fs::path root = temp_dir("matrix-san");
+  fs::create_directories(root / "build" / "asan" / "repro");
+  std::ofstream(root / "build" / "asan" / "repro" / "catalog.json")
+      << "[{\"scenario\": \"fake/uaf\", \"target\": \"t\", \"path\": \"" << target("t_sanitizer_text") << "\"}]\n";
+  MatrixOptions m;
+  m.scenarios = {"fake/uaf"};
+  m.builds = {"asan"};
+  m.variants = {"broken"};  // the test double has no --describe
+  m.repeat = 2;
+  m.build = false;
+  m.build_root = root / "build";
+  m.results_root = root / "results";
+  m.run_id = "mx";
+  m.child.timeout_s = 20;
+  auto res = run_matrix(m);
+  ASSERT_EQ(res.cells.size(), 1u);
+  const auto& c = res.cells[0];
+  EXPECT_EQ(c.outcomes.at("sanitizer/heap-use-after-free"), 2u);
+  ASSERT_TRUE(c.sanitizer.is_object());
+  EXPECT_EQ(c.sanitizer["tool"], "AddressSanitizer");
+  EXPECT_EQ(c.sanitizer["kind"], "heap-use-after-free");
+  EXPECT_EQ(c.sanitizer["function"], "Consumer::send(Event const&)");
+  EXPECT_EQ(c.sanitizer["location"], "/src/relay/broadcast.cc:88:12");
+  auto table = format_matrix_table(res);
+  EXPECT_NE(table.find("asan broken: AddressSanitizer heap-use-after-free in Consumer::send(Event const&) "
+                       "(broadcast.cc:88:12) in 2/2 runs"),
+            std::string::npos)
+      << table;
+  auto j = nlohmann::json::parse(read_file((root / "results" / "mx" / "matrix.json").string()));
+  EXPECT_EQ(j["cells"][0]["sanitizer"]["kind"], "heap-use-after-free");
+}
+
 TEST(BisectOpt, FindsFirstFailingLimitAndNamesThePass) {
   const std::string clang = FL_CLANGXX;
   if (clang.empty() || clang.find("NOTFOUND") != std::string::npos) GTEST_SKIP() << "clang++ not available";
@@ -430,4 +494,112 @@ TEST(BisectOpt, SkipsLimitsThatDoNotBuild) {
   ASSERT_EQ(r.pass_lines.size(), 1u);
   EXPECT_EQ(r.pass_lines[0], "BISECT: running pass (37) P37 on f");
   EXPECT_FALSE(r.unbuildable.empty());
+}
+
+namespace {
+// A fake build at limit k: program "k", a log with passes 1..k (all 100 at -1).
+BisectBuilder fake_builds(int total = 100) {
+  return [total](int k) {
+    BisectBuild b;
+    b.ok = true;
+    b.program = std::to_string(k < 0 ? total : k);
+    for (int i = 1; i <= total; ++i)
+      if (k < 0 || i <= k)
+        b.log += "BISECT: running pass (" + std::to_string(i) + ") P" + std::to_string(i) + " on f\n";
+    return b;
+  };
+}
+}  // namespace
+
+TEST(BisectOpt, FlakyFailuresAreRecheckedNotTrusted) {
+  // The miscompile is in from limit 30, but at 30..36 only every 5th run of a
+  // program fails; from 37 on every run does. 3 runs per probe miss 30..36,
+  // the re-check of the last passing limit must catch that and go below it.
+  std::map<int, int> runs;
+  BisectTester fails = [&](const std::string& program) {
+    int k = std::stoi(program);
+    int n = ++runs[k];
+    return k >= 37 || (k >= 30 && n % 5 == 0);
+  };
+  BisectOptions o;
+  o.repeat = 3;
+  o.verify_repeat = 6;
+  auto r = bisect_opt(fake_builds(), fails, o);
+  ASSERT_TRUE(r.found) << r.error;
+  EXPECT_EQ(r.first_failing, 30);
+  EXPECT_EQ(r.last_passing, 29);
+  EXPECT_TRUE(r.flaky);
+  EXPECT_GE(r.reverified, 1u);
+  EXPECT_EQ(r.pass.name, "P30");
+  EXPECT_EQ(r.pass.function, "f");
+  bool rechecked = false;
+  for (const auto& p : r.probes) rechecked = rechecked || (p.recheck && p.failed);
+  EXPECT_TRUE(rechecked);
+  // Without the re-check the same search is misled (the test can fail).
+  runs.clear();
+  o.verify_repeat = 0;
+  auto misled = bisect_opt(fake_builds(), fails, o);
+  ASSERT_TRUE(misled.found);
+  EXPECT_GT(misled.first_failing, 30);
+}
+
+TEST(BisectOpt, SaysWhenThereIsNothingToBisect) {
+  auto passes = bisect_opt(fake_builds(), [](const std::string&) { return false; });
+  EXPECT_FALSE(passes.found);
+  EXPECT_EQ(passes.status, "passes_without_limit");
+  EXPECT_NE(passes.error.find("nothing to bisect"), std::string::npos);
+  EXPECT_EQ(passes.steps, 1);
+
+  auto always = bisect_opt(fake_builds(), [](const std::string&) { return true; });
+  EXPECT_FALSE(always.found);
+  EXPECT_EQ(always.status, "fails_at_zero");
+  EXPECT_NE(always.error.find("limit 0"), std::string::npos);
+  EXPECT_EQ(always.steps, 2);
+
+  // A probe fails when any of its runs fails: one failure in three is enough.
+  int n = 0;
+  auto once = bisect_opt(fake_builds(), [&](const std::string& p) { return p == "100" && ++n == 3; });
+  ASSERT_EQ(once.status, "found") << "limit -1 failed on its 3rd run only, and that must count as failing";
+  EXPECT_EQ(once.first_failing, 100);
+}
+
+TEST(BisectOpt, ParsesPassAndFunction) {
+  const std::string log =
+      "BISECT: running pass (1) SROAPass on _Z1fl\n"
+      "BISECT: running pass (2) InlinerPass on (_Z1gll)\n"
+      "BISECT: running pass (3) InlinerPass on (_Z1al, _Z1bl)\n"
+      "BISECT: running pass (4) LoopSimplifyPass on _Z1hv\n"
+      "BISECT: running pass (5) LICMPass on Loop at depth 1 containing: %5<header><latch><exiting>\n"
+      "BISECT: running pass (6) DeadArgumentEliminationPass on [module]\n"
+      "BISECT: running pass (7) X86 DAG->DAG Instruction Selection on function (_Z1gll)\n"
+      "BISECT: NOT running pass (8) GVNPass on main\n";
+  auto p1 = bisect_pass_at(log, 1);
+  EXPECT_EQ(p1.name, "SROAPass");
+  EXPECT_EQ(p1.function_demangled, "f(long)");
+  auto p2 = bisect_pass_at(log, 2);
+  EXPECT_EQ(p2.name, "InlinerPass");
+  EXPECT_EQ(p2.on, "(_Z1gll)");
+  EXPECT_EQ(p2.function_demangled, "g(long, long)");
+  EXPECT_EQ(bisect_pass_at(log, 3).function_demangled, "a(long), b(long)");
+  auto p5 = bisect_pass_at(log, 5);
+  EXPECT_EQ(p5.name, "LICMPass");
+  EXPECT_EQ(p5.function_demangled, "h()");
+  EXPECT_TRUE(p5.function_inferred);
+  auto p6 = bisect_pass_at(log, 6);
+  EXPECT_EQ(p6.on, "[module]");
+  EXPECT_EQ(p6.function, "");
+  auto p7 = bisect_pass_at(log, 7);
+  EXPECT_EQ(p7.name, "X86 DAG->DAG Instruction Selection");
+  EXPECT_EQ(p7.function, "_Z1gll");
+  EXPECT_EQ(bisect_pass_at(log, 8).line, "");  // not run: no pass at 8
+}
+
+TEST(BisectOpt, SplitsCompileCommandsLikeAShell) {
+  auto w =
+      split_shell_words("/usr/bin/clang++ -DA=\\\"Release\\\" -DB=\"\\\"-O3 -DNDEBUG\\\"\" 'x y' -o a.o -c /s/u.cc");
+  ASSERT_EQ(w.size(), 8u);
+  EXPECT_EQ(w[1], "-DA=\"Release\"");
+  EXPECT_EQ(w[2], "-DB=\"-O3 -DNDEBUG\"");
+  EXPECT_EQ(w[3], "x y");
+  EXPECT_EQ(w[7], "/s/u.cc");
 }

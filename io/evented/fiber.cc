@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "io/evented/sanitizer_switch.h"
 #include "io/evented/scheduler.h"
 
 namespace faultline::io::evented {
@@ -160,6 +161,11 @@ void dump_fibers(int fd) {
   }
   int n = std::snprintf(line, sizeof line, "faultline: %zu live fibers\n", registry_size);
   [[maybe_unused]] auto r = ::write(fd, line, static_cast<std::size_t>(n));
+  // A snapshot taken while the fibers' threads run or are stuck (watchdogs,
+  // the crash library, gdb): it reads their park reason and stack bounds
+  // without their synchronisation, by design. TSan is told so for these
+  // reads only; every write still counts, and so does every other read.
+  san::tsan_ignore_reads_begin();
   for (Fiber* f = registry_head; f; f = f->registry_next) {
     Scheduler* h = f->home.load(std::memory_order_relaxed);
     n = std::snprintf(line, sizeof line, "fiber %llu name=\"%s\" state=%s waiting_on=%s scheduler=%u stack=%zu\n",
@@ -168,6 +174,7 @@ void dump_fibers(int fd) {
                       f->park_reason ? f->park_reason : "", h ? h->index() : 0u, f->stack.hi - f->stack.lo);
     r = ::write(fd, line, static_cast<std::size_t>(n));
   }
+  san::tsan_ignore_reads_end();
 }
 
 }  // namespace faultline::io::evented

@@ -8,12 +8,26 @@
 //   before a switch: __sanitizer_start_switch_fiber(&fake_stack_of_the_one_leaving,
 //                                                    bottom_of_target, size_of_target)
 //   after it, on the new stack: __sanitizer_finish_switch_fiber(saved_fake_stack, ...)
+// Between the two, no fake frame is handed out: a function entered in that
+// window gets a real frame on the stack it runs on. The scheduler relies on it
+// (scheduler.cc):
+//   - creating a Boost context jumps onto the new stack and runs the prologue
+//     of Boost's fiber_entry there; resume() does it inside the first switch
+//     into the fiber, so that frame is the fiber's own (real) one — not a
+//     frame of the creating thread's fake stack, which the fiber would keep
+//     using after migrating and after that thread exited;
+//   - the last switch out of a finishing fiber passes nullptr (ASan destroys
+//     its fake stack there): what still runs on its stack afterwards (the
+//     lambda, fiber_entry) was entered inside announced switches, in real
+//     frames.
 // Traps (DESIGN.md): finish only after the jump (boostorg/context#65); pass a
 // nullptr fake-stack slot only when no instrumented frame of the fiber leaving
-// will ever run again — a merely suspended fiber keeps its slot, and so does a
-// finishing one, whose fake stack release_fake_stack() frees afterwards; detect_stack_use_after_return is on by default
-// since clang 15, so the fake stack is live and must follow each fiber. TSan: each fiber gets a TSan fiber object;
-// __tsan_switch_to_fiber precedes every switch.
+// will ever run again — never for a merely suspended fiber; and
+// detect_stack_use_after_return is on by default since clang 15 (on in our
+// sanitizer options for every compiler), so the fake stack is live and must
+// follow each fiber across threads.
+// TSan: each fiber gets a TSan fiber object; __tsan_switch_to_fiber precedes
+// every switch, the context's creation included.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +53,9 @@
 #endif
 #if FAULTLINE_TSAN
 #include <sanitizer/tsan_interface.h>
+// Dynamic annotations (the TSan runtime defines them; no header declares them).
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
 #endif
 
 namespace faultline::io::evented::san {
@@ -59,28 +76,9 @@ inline void finish_switch(void* fake_stack_save, const void** from_bottom, std::
 #endif
 }
 
-// Releases the fake stack of a fiber that has finished. The fiber's last
-// switch could not pass nullptr (Boost.Context's fiber_entry still runs on
-// the fiber's stack, in its fake frames, after our function returns), so the
-// scheduler frees it afterwards with a bookkeeping-only switch: it tells ASan
-// it enters the dead fiber (restoring its fake stack) and leaves it for good
-// (nullptr: destroy), without any real jump. Only runtime calls happen in
-// between, so no instrumented frame ever lives on the dead fake stack.
-inline void release_fake_stack(void* dead_fake_stack, const void* dead_bottom, std::size_t dead_size,
-                               const void* own_bottom, std::size_t own_size) {
-#if FAULTLINE_ASAN
-  void* own_fake = nullptr;
-  __sanitizer_start_switch_fiber(&own_fake, dead_bottom, dead_size);
-  __sanitizer_finish_switch_fiber(dead_fake_stack, nullptr, nullptr);
-  __sanitizer_start_switch_fiber(nullptr, own_bottom, own_size);
-  __sanitizer_finish_switch_fiber(own_fake, nullptr, nullptr);
-#else
-  (void)dead_fake_stack, (void)dead_bottom, (void)dead_size, (void)own_bottom, (void)own_size;
-#endif
-}
-
-// A recycled stack may still carry the shadow poison of frames that never
-// returned (a fiber's entry frame jumps away for good): clear it.
+// Clears the shadow of a fiber stack: a finished fiber leaves the redzones of
+// frames that never returned (Boost's fiber_entry jumps away for good)
+// poisoned, and ASan does not clear shadow on munmap.
 inline void unpoison_stack(void* lo, std::size_t size) {
 #if FAULTLINE_ASAN
   __asan_unpoison_memory_region(lo, size);
@@ -116,6 +114,19 @@ inline void tsan_switch_to(void* f) {
   if (f) __tsan_switch_to_fiber(f, 0);
 #else
   (void)f;
+#endif
+}
+
+// Reads of the calling thread are not checked in between: for diagnostics
+// that snapshot other threads' state without synchronisation (dump_fibers).
+inline void tsan_ignore_reads_begin() {
+#if FAULTLINE_TSAN
+  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+#endif
+}
+inline void tsan_ignore_reads_end() {
+#if FAULTLINE_TSAN
+  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
 #endif
 }
 

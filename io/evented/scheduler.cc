@@ -25,24 +25,6 @@ constexpr int kDirectBudget = 64;
 constexpr auto kPollInterval = std::chrono::microseconds(50);
 constexpr std::size_t kAltStackSize = 64 * 1024;
 
-// Hands the fiber's stack bounds to the fiber object when Boost.Context
-// allocates it, for overflow reports and the sanitizer hooks.
-class FiberStackAllocator {
- public:
-  FiberStackAllocator(std::size_t size, Fiber* f) : inner_(size), fiber_(f) {}
-  boost::context::stack_context allocate() {
-    auto sc = inner_.allocate();
-    fiber_->stack = GuardedStackAllocator::bounds_of(sc);
-    san::unpoison_stack(reinterpret_cast<void*>(fiber_->stack.lo), fiber_->stack.hi - fiber_->stack.lo);
-    return sc;
-  }
-  void deallocate(boost::context::stack_context& sc) noexcept { inner_.deallocate(sc); }
-
- private:
-  GuardedStackAllocator inner_;
-  Fiber* fiber_;
-};
-
 }  // namespace
 
 Scheduler::Scheduler(EventedIo& io, unsigned index, ReactorKind reactor, std::size_t stack_size)
@@ -307,26 +289,52 @@ void Scheduler::fiber_entry_point(Fiber* f) {
   f->finish(error);
   f->state.store(FiberState::finished, std::memory_order_release);
   // The last switch away from this stack happens inside Boost.Context once we
-  // return, and its fiber_entry frame still runs here first: keep the fake
-  // stack alive now; the scheduler releases it (release_fake_stack).
-  san::start_switch(&f->asan_fake_stack, s->asan_bottom_, s->asan_size_);
-  san::tsan_switch_to(s->tsan_self_);
+  // return (fiber_entry hands the stack to fiber_exit on the loop's side).
+  // What still runs here — the rest of this frame, the lambda, Boost's
+  // fiber_entry — was entered inside an announced switch (resume() creates
+  // the context inside the first one), so all of it lives in real frames on
+  // this stack: no frame of the fake stack is live any more, and nullptr lets
+  // ASan destroy it now, on whichever thread the fiber ends.
+  san::start_switch(nullptr, s->asan_bottom_, s->asan_size_);
+  // TSan stays on this fiber's context until resume() is back on the loop:
+  // the returns above and Boost's fiber_exit (which releases the stack) are
+  // instrumented and must pop the shadow stack of the fiber they were pushed
+  // on, not the loop's.
 }
 
 void Scheduler::resume(Fiber* f) {
   current_ = f;
   f->state.store(FiberState::running, std::memory_order_relaxed);
-  if (!f->ctx) {
+  const bool fresh = !f->ctx;
+  boost::context::stack_context sc;
+  if (fresh) {
+    // The stack first: its bounds are the target of the switch announced below.
+    sc = GuardedStackAllocator(stack_size_).allocate();
+    f->stack = GuardedStackAllocator::bounds_of(sc);
+    // Fresh from mmap, the range may still carry shadow poison of whatever
+    // was mapped there before (stacks we release are cleared: stack.cc).
+    san::unpoison_stack(reinterpret_cast<void*>(f->stack.lo), f->stack.hi - f->stack.lo);
     f->tsan_fiber = san::tsan_create();
-    f->ctx = boost::context::fiber(std::allocator_arg, FiberStackAllocator(stack_size_, f),
-                                   [f](boost::context::fiber&& caller) {
+  }
+  san::start_switch(&asan_fake_stack_, reinterpret_cast<const void*>(f->stack.lo), f->stack.hi - f->stack.lo);
+  san::tsan_switch_to(f->tsan_fiber);
+  if (fresh) {
+    // Creating the context already jumps onto the new stack: Boost runs the
+    // prologue of its fiber_entry there, then jumps back. That must happen
+    // inside the announced switch — ASan then gives fiber_entry's frame (with
+    // run() and the lambda inlined, it has addressable locals) a real frame
+    // on the fiber's stack, and TSan records it on the fiber's own shadow
+    // stack. Created outside it, the frame was taken from this thread's fake
+    // stack and used for the fiber's whole life: leaked once per fiber, and
+    // still written when a fiber that migrated ended on another thread — after
+    // this thread may have exited and unmapped it (issue 6).
+    f->ctx = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
+                                   GuardedStackAllocator(stack_size_), [f](boost::context::fiber&& caller) {
                                      f->caller = std::move(caller);
                                      fiber_entry_point(f);
                                      return std::move(f->caller);
                                    });
   }
-  san::start_switch(&asan_fake_stack_, reinterpret_cast<const void*>(f->stack.lo), f->stack.hi - f->stack.lo);
-  san::tsan_switch_to(f->tsan_fiber);
   // Fibers may hand the CPU to each other directly (switch_out), so the one
   // that comes back here is `current_`, not necessarily `f`; what resume()
   // returns is that fiber's continuation (empty when it has finished).
@@ -339,10 +347,11 @@ void Scheduler::resume(Fiber* f) {
   note_switch(nullptr);
   back->ctx = std::move(back_ctx);
   if (back->state.load(std::memory_order_relaxed) == FiberState::finished) {
-    // Its context returned and Boost.Context released its stack.
-    san::release_fake_stack(back->asan_fake_stack, reinterpret_cast<const void*>(back->stack.lo),
-                            back->stack.hi - back->stack.lo, asan_bottom_, asan_size_);
-    back->asan_fake_stack = nullptr;
+    // Its context returned and Boost.Context released its stack; ASan freed
+    // its fake stack at its last switch (fiber_entry_point). TSan is still on
+    // the finished fiber's context (see there): back to the loop's, then
+    // drop the fiber's.
+    san::tsan_switch_to(tsan_self_);
     san::tsan_destroy(back->tsan_fiber);
     back->tsan_fiber = nullptr;
     std::shared_ptr<Fiber> last = std::move(back->self);  // may free the fiber

@@ -6,6 +6,8 @@
 #include <new>
 #include <vector>
 
+#include "io/evented/sanitizer_switch.h"
+
 namespace faultline::io::evented {
 namespace {
 
@@ -68,6 +70,12 @@ boost::context::stack_context GuardedStackAllocator::allocate() {
 
 void GuardedStackAllocator::deallocate(boost::context::stack_context& sc) noexcept {
   void* base = static_cast<char*>(sc.sp) - sc.size;
+  // ASan builds: a finished fiber leaves the redzones of frames that never
+  // returned (Boost's fiber_entry jumps away for good) poisoned in the shadow.
+  // Clear them before the memory is cached or unmapped — unmapped, the kernel
+  // hands the range to the next mmap (an io_uring ring, a heap arena), whose
+  // accesses would then be reported as stack-buffer-underflows.
+  san::unpoison_stack(base, sc.size);
   auto& cache = tls_cache.stacks;
   if (cache.size() < kCacheLimit) {
     cache.push_back({base, sc.size});

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "io/affinity.h"
+#include "io/evented/sanitizer_switch.h"
 #include "io/evented/scheduler.h"
 
 namespace faultline::io::evented {
@@ -28,7 +29,15 @@ std::chrono::milliseconds StallMonitor::limit_from_environment() {
     long ms = std::strtol(env, nullptr, 10);
     if (ms > 0) return std::chrono::milliseconds(ms);
   }
+#if FAULTLINE_ASAN || FAULTLINE_TSAN
+  // Instrumented code runs several times slower and its first touches of
+  // shadow and fake-stack pages fault: a fiber doing honest work on a loaded
+  // machine can hold its thread for a few hundred ms. Eight times the limit
+  // keeps the detector for real spins without reporting those.
+  return std::chrono::milliseconds(2000);
+#else
   return std::chrono::milliseconds(250);
+#endif
 }
 
 void StallMonitor::run() {

@@ -159,13 +159,21 @@ TEST(AffinityDeathTest, SchedulerThreadBlockingOnThreadedMutexIsNamed) {
 }
 
 #if FAULTLINE_ASAN
-// ASan catches the SIGSEGV and reports it (exit code 1): a read near address 0.
+// ASan catches the SIGSEGV and reports it (exit code 1): a read near address
+// 0. The asan preset also has UBSan, which names the call on the NULL
+// scheduler before it faults (and also exits 1).
 const auto kNullSchedulerDeath = ::testing::ExitedWithCode(1);
-constexpr const char* kNullSchedulerMessage = "SEGV on unknown address 0x0000000000";
+constexpr const char* kNullSchedulerMessage =
+    "SEGV on unknown address 0x0000000000|runtime error: member call on null pointer of type "
+    "'(faultline::io::evented::|struct )Scheduler'";  // clang | gcc
 #elif FAULTLINE_TSAN
 // So does TSan (its default exit code is 66).
 const auto kNullSchedulerDeath = ::testing::ExitedWithCode(66);
 constexpr const char* kNullSchedulerMessage = "ThreadSanitizer: SEGV on unknown address 0x0000000000";
+#elif defined(FAULTLINE_UBSAN_TRAP)
+// The trapping UBSan build stops at the member call on the NULL scheduler (ud2).
+const auto kNullSchedulerDeath = ::testing::KilledBySignal(SIGILL);
+constexpr const char* kNullSchedulerMessage = "";
 #else
 const auto kNullSchedulerDeath = ::testing::KilledBySignal(SIGSEGV);
 constexpr const char* kNullSchedulerMessage = "";

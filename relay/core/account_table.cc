@@ -15,30 +15,36 @@ std::string_view to_string(AccountVerdict v) {
 
 AccountTable::AccountTable(io::Io& io) : mutex_(io.make_mutex("accounts")) {}
 
+namespace {
+store::AccountStatus status_of(bool active, std::string_view status) {
+  if (active) return store::AccountStatus::active;
+  auto parsed = store::parse_account_status(status);
+  // An inactive account with no (or an unknown) status is still inactive.
+  return parsed && *parsed != store::AccountStatus::active ? *parsed : store::AccountStatus::deactivated;
+}
+}  // namespace
+
 void AccountTable::load(const std::vector<store::Account>& accounts) {
   io::LockGuard g(*mutex_);
   for (const auto& a : accounts) {
-    if (accounts_.find(a.did) == accounts_.end()) ++per_host_[a.host];
-    accounts_[a.did] = Entry{a, false};
+    auto [it, inserted] = accounts_.try_emplace(a.did);
+    if (inserted || !it->second.durable) {
+      ++per_host_[a.host];
+      ++durable_count_;
+    }
+    it->second = Entry{a, a, false};
   }
 }
 
-AccountTable::Entry& AccountTable::entry_locked(std::string_view did, std::string_view host) {
+AccountTable::Entry& AccountTable::admitted_locked(std::string_view did, std::string_view host) {
   auto it = accounts_.find(did);
   if (it == accounts_.end()) {
-    ++per_host_[std::string(host)];
     Entry e;
-    e.account.did = std::string(did);
-    e.account.host = std::string(host);
-    it = accounts_.emplace(e.account.did, std::move(e)).first;
+    e.admitted.did = std::string(did);
+    e.admitted.host = std::string(host);
+    it = accounts_.emplace(e.admitted.did, std::move(e)).first;
   }
-  auto& e = it->second;
-  if (!e.dirty) {
-    e.dirty = true;
-    dirty_.push_back(e.account.did);
-  }
-  e.account.updated_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  return e;
+  return it->second;
 }
 
 AccountVerdict AccountTable::on_commit(std::string_view did, std::string_view host, std::string_view rev,
@@ -46,31 +52,67 @@ AccountVerdict AccountTable::on_commit(std::string_view did, std::string_view ho
   io::LockGuard g(*mutex_);
   auto it = accounts_.find(did);
   if (it != accounts_.end()) {
-    const auto& a = it->second.account;
+    const auto& a = it->second.admitted;
     if (a.status != store::AccountStatus::active) return AccountVerdict::inactive;
     if (!a.rev.empty() && rev <= a.rev) return AccountVerdict::rev_not_newer;
   }
-  auto& e = entry_locked(did, host);
-  e.account.rev = std::string(rev);
-  e.account.commit_cid = std::string(commit_cid);
+  auto& e = admitted_locked(did, host);
+  e.admitted.rev = std::string(rev);
+  e.admitted.commit_cid = std::string(commit_cid);
   return AccountVerdict::pass;
 }
 
 void AccountTable::on_account(std::string_view did, std::string_view host, bool active, std::string_view status) {
   io::LockGuard g(*mutex_);
-  auto& e = entry_locked(did, host);
-  if (active) {
-    e.account.status = store::AccountStatus::active;
-  } else {
-    auto parsed = store::parse_account_status(status);
-    // An inactive account with no (or an unknown) status is still inactive.
-    e.account.status = parsed && *parsed != store::AccountStatus::active ? *parsed : store::AccountStatus::deactivated;
-  }
+  admitted_locked(did, host).admitted.status = status_of(active, status);
 }
 
 void AccountTable::on_identity(std::string_view did, std::string_view host) {
   io::LockGuard g(*mutex_);
-  entry_locked(did, host);
+  admitted_locked(did, host);
+}
+
+void AccountTable::apply_locked(const AccountEffect& effect, bool admitted_too) {
+  if (effect.kind == AccountEffect::Kind::none) return;
+  auto& e = admitted_locked(effect.did, effect.host);
+  if (!e.durable) {
+    e.durable.emplace();
+    e.durable->did = effect.did;
+    e.durable->host = e.admitted.host;
+    ++per_host_[e.durable->host];
+    ++durable_count_;
+  }
+  auto& d = *e.durable;
+  switch (effect.kind) {
+    case AccountEffect::Kind::commit:
+      if (d.rev.empty() || effect.rev > d.rev) {
+        d.rev = effect.rev;
+        d.commit_cid = effect.commit_cid;
+      }
+      break;
+    case AccountEffect::Kind::account:
+      d.status = status_of(effect.active, effect.status);
+      break;
+    case AccountEffect::Kind::identity:
+    case AccountEffect::Kind::none:
+      break;
+  }
+  d.updated_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  if (admitted_too) e.admitted = d;
+  if (!e.dirty) {
+    e.dirty = true;
+    dirty_.push_back(d.did);
+  }
+}
+
+void AccountTable::apply(const std::vector<AccountEffect>& effects) {
+  io::LockGuard g(*mutex_);
+  for (const auto& e : effects) apply_locked(e, false);
+}
+
+void AccountTable::recover(const std::vector<AccountEffect>& effects) {
+  io::LockGuard g(*mutex_);
+  for (const auto& e : effects) apply_locked(e, true);
 }
 
 std::vector<store::Account> AccountTable::take_dirty() {
@@ -81,7 +123,7 @@ std::vector<store::Account> AccountTable::take_dirty() {
     auto it = accounts_.find(did);
     if (it == accounts_.end()) continue;
     it->second.dirty = false;
-    out.push_back(it->second.account);
+    if (it->second.durable) out.push_back(*it->second.durable);
   }
   dirty_.clear();
   return out;
@@ -89,25 +131,21 @@ std::vector<store::Account> AccountTable::take_dirty() {
 
 std::size_t AccountTable::size() const {
   io::LockGuard g(*mutex_);
-  return accounts_.size();
+  return durable_count_;
 }
 
 std::optional<store::Account> AccountTable::get(std::string_view did) const {
   io::LockGuard g(*mutex_);
   auto it = accounts_.find(did);
   if (it == accounts_.end()) return std::nullopt;
-  return it->second.account;
+  return it->second.durable;
 }
-
-}  // namespace faultline::relay
-
-namespace faultline::relay {
 
 std::vector<store::Account> AccountTable::list(std::string_view after, std::size_t limit) const {
   io::LockGuard g(*mutex_);
   std::vector<store::Account> out;
   for (auto it = accounts_.upper_bound(after); it != accounts_.end() && out.size() < limit; ++it)
-    if (!it->second.account.commit_cid.empty()) out.push_back(it->second.account);
+    if (it->second.durable && !it->second.durable->commit_cid.empty()) out.push_back(*it->second.durable);
   return out;
 }
 

@@ -10,6 +10,18 @@
 //  - #account: updates status/active; always passed on.
 //  - #identity: passed on; creates the account if unknown.
 //
+// Two views of each account, like a host's last_seq and cursor:
+//  - admitted: what the checks above use, updated by on_commit/on_account/
+//    on_identity as soon as an event passes them (events of one host are
+//    checked one after the other, so the next check sees the previous one);
+//  - durable: updated by apply() once the event is in the event log. This is
+//    what XRPC reads, what the flusher saves (take_dirty), and what is loaded
+//    at start-up. Saving the admitted view instead would let the database run
+//    ahead of the log: after a crash the host resends the events that never
+//    reached the log, and the rev check would drop them as already seen.
+// recover() applies a logged event to both views (start-up replay of the log
+// after the last state flush).
+//
 // Synchronisation: one Mutex of the relay's backend (`make_mutex`), held for
 // a map lookup and a few assignments. With --inject crossio-mutex the check
 // is made from a bridge worker thread under that same Evented mutex — the
@@ -32,6 +44,19 @@ namespace faultline::relay {
 enum class AccountVerdict { pass, rev_not_newer, inactive };
 std::string_view to_string(AccountVerdict v);
 
+// What one accepted event does to its account, carried with the event to the
+// sequencer and applied to the durable view after the append.
+struct AccountEffect {
+  enum class Kind : std::uint8_t { none, commit, account, identity };
+  Kind kind = Kind::none;
+  std::string did;
+  std::string host;
+  std::string rev;         // commit (#commit / #sync)
+  std::string commit_cid;  // commit
+  bool active = true;      // account
+  std::string status;      // account ("" when absent)
+};
+
 class AccountTable {
  public:
   explicit AccountTable(io::Io& io);
@@ -46,8 +71,14 @@ class AccountTable {
   void on_account(std::string_view did, std::string_view host, bool active, std::string_view status);
   void on_identity(std::string_view did, std::string_view host);
 
-  // Accounts changed since the last call, for the flusher.
+  // Durable view: events now in the log, in log order.
+  void apply(const std::vector<AccountEffect>& effects);
+  // Both views: events replayed from the log at start-up, in log order.
+  void recover(const std::vector<AccountEffect>& effects);
+
+  // Durable state of the accounts changed since the last call, for the flusher.
   std::vector<store::Account> take_dirty();
+  // The rest reads the durable view.
   std::size_t size() const;
   std::optional<store::Account> get(std::string_view did) const;
   // Accounts with a commit, did > after, in did order (listRepos).
@@ -56,14 +87,17 @@ class AccountTable {
 
  private:
   struct Entry {
-    store::Account account;
+    store::Account admitted;
+    std::optional<store::Account> durable;
     bool dirty = false;
   };
-  Entry& entry_locked(std::string_view did, std::string_view host);
+  Entry& admitted_locked(std::string_view did, std::string_view host);
+  void apply_locked(const AccountEffect& e, bool admitted_too);
 
   std::unique_ptr<io::Mutex> mutex_;
   std::map<std::string, Entry, std::less<>> accounts_;
-  std::map<std::string, std::int64_t, std::less<>> per_host_;
+  std::map<std::string, std::int64_t, std::less<>> per_host_;  // durable accounts per host
+  std::size_t durable_count_ = 0;
   std::vector<std::string> dirty_;
 };
 

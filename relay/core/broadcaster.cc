@@ -67,6 +67,7 @@ std::int64_t Broadcaster::subscribe(const std::shared_ptr<ConsumerQueue>& queue)
     raw_queues_.push_back(queue.get());
   else
     owned_.push_back(queue);
+  count_.fetch_add(1, std::memory_order_relaxed);
   return last_published_.load(std::memory_order_relaxed);
 }
 
@@ -75,10 +76,15 @@ void Broadcaster::unsubscribe(const ConsumerQueue* queue) {
   if (raw_) {
     // The injected defect: forget the queue later, although its owner frees
     // it as soon as this returns.
-    unsubscribed_.push_back(queue);
+    if (std::find(raw_queues_.begin(), raw_queues_.end(), queue) != raw_queues_.end() &&
+        std::find(unsubscribed_.begin(), unsubscribed_.end(), queue) == unsubscribed_.end()) {
+      unsubscribed_.push_back(queue);
+      count_.fetch_sub(1, std::memory_order_relaxed);
+    }
     return;
   }
-  std::erase_if(owned_, [&](const std::shared_ptr<ConsumerQueue>& q) { return q.get() == queue; });
+  if (std::erase_if(owned_, [&](const std::shared_ptr<ConsumerQueue>& q) { return q.get() == queue; }) > 0)
+    count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Broadcaster::sweep() {
@@ -99,11 +105,6 @@ void Broadcaster::publish(const Outgoing& event) {
     for (auto& q : owned_) push(*q);
   }
   last_published_.store(event.seq, std::memory_order_release);
-}
-
-std::size_t Broadcaster::consumers() const {
-  io::LockGuard g(*mutex_);
-  return raw_ ? raw_queues_.size() - unsubscribed_.size() : owned_.size();
 }
 
 std::vector<ConsumerStats> Broadcaster::stats() const {

@@ -90,7 +90,10 @@ class Broadcaster {
 
   std::int64_t last_published() const { return last_published_.load(std::memory_order_acquire); }
   void set_last_published(std::int64_t seq) { last_published_.store(seq, std::memory_order_release); }
-  std::size_t consumers() const;
+  // Subscribed consumers. Lock-free, so callable from any thread (the
+  // relay's counters() is read from plain threads, where an Evented mutex
+  // must not be taken).
+  std::size_t consumers() const { return count_.load(std::memory_order_relaxed); }
   std::vector<ConsumerStats> stats() const;
   std::uint64_t too_slow_total() const { return too_slow_total_.load(std::memory_order_relaxed); }
   // --inject consumer-uaf: forgets queues unsubscribed since the last sweep.
@@ -104,6 +107,7 @@ class Broadcaster {
   std::vector<const ConsumerQueue*> unsubscribed_;     // swept later (injected)
   std::atomic<std::int64_t> last_published_{0};
   std::atomic<std::uint64_t> too_slow_total_{0};
+  std::atomic<std::size_t> count_{0};  // subscribed and not yet unsubscribed
 };
 
 }  // namespace faultline::relay

@@ -110,11 +110,32 @@ void RelayImpl::serve_consumer(net::WebSocket& ws, const net::Request& request) 
   }
 
   auto queue = std::make_shared<ConsumerQueue>(*io_, options_.consumer_buffer, name);
+  io::TaskHandle reader;
+  // Whatever ends this handler — a return, or io::Cancelled thrown at any
+  // socket call when the server stops — the queue is unsubscribed and the
+  // reader task, which uses `ws` and `queue`, is woken and joined before
+  // either goes away.
+  struct Cleanup {
+    Broadcaster& broadcaster;
+    net::WebSocket& ws;
+    std::shared_ptr<ConsumerQueue>& queue;
+    io::TaskHandle& reader;
+    ~Cleanup() {
+      broadcaster.unsubscribe(queue.get());  // idempotent
+      if (!reader.valid()) return;
+      ws.abort();
+      queue->close();
+      reader.cancel();
+      try {
+        reader.join();
+      } catch (...) {
+      }
+    }
+  } cleanup{*broadcaster_, ws, queue, reader};
   const std::int64_t hand_over = broadcaster_->subscribe(queue);
   if (cursor) {
     bool end = false;
     if (!replay(sent_upto, hand_over, end)) {
-      broadcaster_->unsubscribe(queue.get());
       ws.abort();
       return;
     }
@@ -123,11 +144,14 @@ void RelayImpl::serve_consumer(net::WebSocket& ws, const net::Request& request) 
   }
   queue->set_last_sent(sent_upto);
 
-  auto reader = io_->spawn(
-      [&] {
-        for (;;) {
-          auto m = ws.recv();
-          if (!m || m.value.opcode == net::Opcode::close) break;
+  reader = io_->spawn(
+      [&ws, queue] {
+        try {
+          for (;;) {
+            auto m = ws.recv();
+            if (!m || m.value.opcode == net::Opcode::close) break;
+          }
+        } catch (const io::Cancelled&) {
         }
         queue->close();
       },
@@ -169,8 +193,7 @@ void RelayImpl::serve_consumer(net::WebSocket& ws, const net::Request& request) 
     ws.close(net::close_code::going_away, "relay shutting down");
   }
   ws.abort();
-  reader.join();
   (void)sent_here;
-}
+}  // `cleanup` joins the reader
 
 }  // namespace faultline::relay

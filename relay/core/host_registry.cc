@@ -2,6 +2,15 @@
 
 namespace faultline::relay {
 
+std::uint32_t host_log_tag(std::string_view hostname) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : hostname) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h & 0x7fffffffu;
+}
+
 std::optional<HostAddress> parse_host_address(std::string_view text, std::string& error) {
   std::string s(text);
   while (!s.empty() && (s.back() == '/' || s.back() == ' ')) s.pop_back();

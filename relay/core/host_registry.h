@@ -28,11 +28,18 @@
 
 namespace faultline::relay {
 
+// A 31-bit tag of a hostname (FNV-1a), written with each of the host's events
+// into the event log record's `flags`, so that start-up can tell which host
+// an event came from (two known hosts with the same tag: neither is
+// recovered from the log, see relay.cc).
+std::uint32_t host_log_tag(std::string_view hostname);
+
 struct HostState {
   HostState(std::string name, net::Url subscribe_url, RateLimits limits)
-      : hostname(std::move(name)), url(std::move(subscribe_url)), limiter(limits) {}
+      : hostname(std::move(name)), log_tag(host_log_tag(hostname)), url(std::move(subscribe_url)), limiter(limits) {}
 
   const std::string hostname;
+  const std::uint32_t log_tag;
   const net::Url url;  // ws://hostname/xrpc/com.atproto.sync.subscribeRepos
   std::atomic<store::HostStatus> status{store::HostStatus::active};
   // Upstream seq of the newest event of this host that is durable in the

@@ -6,7 +6,9 @@
 // next seq, checked against what the log returns — and rewrites each frame's
 // seq on the bridge worker with the append, keeping that CPU work off the
 // scheduler threads. Only after the append returns does anything leave for
-// consumers: what a consumer has seen is always in the log.
+// consumers: what a consumer has seen is always in the log. Each record
+// carries its host's log tag (flags) and upstream seq (uid) for recovery;
+// after the append the batch's account effects and host cursors are applied.
 //
 // Broadcast stage: W tasks, event seq s going to task s % W, each publishing
 // through the OrderedGate. The parking gate keeps strict seq order; the
@@ -28,6 +30,7 @@ void RelayImpl::sequencer_loop() {
   std::vector<std::vector<std::uint8_t>> frames;
   std::vector<store::PendingEvent> pending;
   std::vector<Outgoing> out;
+  std::vector<AccountEffect> effects;
   for (;;) {
     auto first = sequencer_in_->recv();
     if (!first) break;  // closed and drained: shutdown
@@ -60,7 +63,9 @@ void RelayImpl::sequencer_loop() {
       std::size_t i = 0;
       for (auto& a : batch) {
         if (!a.frame) continue;
-        pending.push_back(store::PendingEvent{static_cast<std::uint32_t>(a.kind), 0, 0, std::as_bytes(std::span(frames[i]))});
+        pending.push_back(store::PendingEvent{static_cast<std::uint32_t>(a.kind), a.host->log_tag,
+                                              static_cast<std::uint64_t>(a.upstream_seq),
+                                              std::as_bytes(std::span(frames[i]))});
         ++i;
       }
       if (pending.empty()) return true;
@@ -87,12 +92,20 @@ void RelayImpl::sequencer_loop() {
     for (auto& f : frames) {
       out.push_back(Outgoing{seq++, std::make_shared<const std::vector<std::uint8_t>>(std::move(f))});
     }
+    // Logged: now (and only now) the durable account view and the host
+    // cursors move, before anything is broadcast — XRPC never shows, and
+    // the flusher never saves, state the log does not have.
+    effects.clear();
+    for (auto& a : batch)
+      if (a.frame) effects.push_back(std::move(a.effect));
+    if (!effects.empty()) accounts_->apply(effects);
     for (auto& a : batch) {
       if (a.upstream_seq > a.host->cursor.load(std::memory_order_relaxed)) {
         a.host->cursor.store(a.upstream_seq, std::memory_order_relaxed);
         a.host->cursor_dirty.store(true, std::memory_order_relaxed);
       }
     }
+    applied_seq_.store(seq - 1, std::memory_order_release);
     batch.clear();
     for (auto& o : out) {
       auto& ch = *stage_in_[static_cast<std::size_t>(o.seq) % stage_in_.size()];

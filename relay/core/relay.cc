@@ -1,4 +1,5 @@
-// Relay start-up, shutdown, the state flusher and `faultline relay`.
+// Relay start-up (with the replay of the log after the last state flush),
+// shutdown, the state flusher and `faultline relay`.
 #include "relay/core/relay.h"
 
 #include <pthread.h>
@@ -8,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "relay/core/relay_impl.h"
@@ -132,7 +135,7 @@ bool RelayImpl::start(std::string& error) {
       after = rows->back().did;
     }
     accounts_->load(all);
-    return true;
+    return recover_from_log(error);
   });
   if (!loaded) return false;
 
@@ -212,8 +215,7 @@ bool RelayImpl::add_host(const std::string& address, std::string& error) {
       return false;
     }
     // requestCrawl for a known host: wake an idle or offline one now.
-    if (h->status.load() != store::HostStatus::active) {
-      set_host_status(h, store::HostStatus::active);
+    if (h->status.load() != store::HostStatus::active && set_host_status(h, store::HostStatus::active)) {
       h->task.cancel();
       h->task.join();
       start_subscriber(h);
@@ -229,24 +231,151 @@ bool RelayImpl::add_host(const std::string& address, std::string& error) {
   return true;
 }
 
+namespace {
+constexpr const char* kStateSeqFile = "state-seq";
+constexpr std::size_t kRecoveryChunk = 1000;
+}  // namespace
+
+bool RelayImpl::recover_from_log(std::string& error) {
+  namespace fs = std::filesystem;
+  const fs::path marker = fs::path(options_.data_dir) / kStateSeqFile;
+  // The relay seq the database is complete through; none yet: the whole log.
+  const std::int64_t flushed = blocking([&] {
+    std::ifstream in(marker);
+    long long v = 0;
+    return in >> v && v > 0 ? static_cast<std::int64_t>(v) : std::int64_t{0};
+  });
+  std::map<std::uint32_t, HostState*> by_tag;
+  std::set<std::uint32_t> shared;
+  for (auto* h : hosts_.all())
+    if (!by_tag.emplace(h->log_tag, h).second) shared.insert(h->log_tag);
+  for (auto t : shared) by_tag.erase(t);
+
+  proto::Limits limits = limits_;
+  limits.verify_block_cids = false;  // logged frames were checked on the way in
+  std::vector<store::StoredEvent> chunk;
+  std::vector<AccountEffect> effects;
+  std::int64_t from = flushed;
+  std::size_t replayed = 0;
+  for (;;) {
+    chunk.clear();
+    effects.clear();
+    auto n = io_->offload([&] {
+      auto r = log_->read_after(from, kRecoveryChunk, chunk);
+      if (!r.ok()) return r;
+      for (auto& e : chunk) {
+        auto c = proto::check_frame(std::span(reinterpret_cast<const std::uint8_t*>(e.frame.data()), e.frame.size()),
+                                    limits);
+        AccountEffect a;
+        a.did = c.did;
+        if (auto it = by_tag.find(e.flags); it != by_tag.end()) a.host = it->second->hostname;
+        if (c.ok && (c.kind == proto::Kind::kCommit || c.kind == proto::Kind::kSync)) {
+          a.kind = AccountEffect::Kind::commit;
+          a.rev = c.rev;
+          a.commit_cid = c.commit ? c.commit->to_string() : "";
+        } else if (c.ok && c.kind == proto::Kind::kAccount) {
+          a.kind = AccountEffect::Kind::account;
+          a.active = c.account_active;
+          a.status = c.account_status;
+        } else if (c.ok && c.kind == proto::Kind::kIdentity) {
+          a.kind = AccountEffect::Kind::identity;
+        }
+        effects.push_back(std::move(a));
+      }
+      return r;
+    });
+    if (!n.ok()) {
+      error = "replaying the event log after seq " + std::to_string(from) + ": " + n.status().to_string();
+      return false;
+    }
+    for (auto& e : chunk) {
+      auto it = by_tag.find(e.flags);
+      if (it == by_tag.end()) continue;
+      auto* h = it->second;
+      const auto upstream_seq = static_cast<std::int64_t>(e.uid);
+      if (upstream_seq > h->cursor.load()) {
+        h->cursor.store(upstream_seq);
+        h->last_seq.store(upstream_seq);
+        h->cursor_dirty.store(true);
+      }
+    }
+    accounts_->recover(effects);
+    replayed += chunk.size();
+    if (!chunk.empty()) from = chunk.back().seq;
+    if (chunk.size() < kRecoveryChunk) break;
+  }
+  applied_seq_.store(log_->last_seq());
+  flushed_seq_ = flushed;
+  if (replayed > 0)
+    std::fprintf(stderr,
+                 "relay: replayed %zu events logged after the last state flush (seq %lld) into host cursors "
+                 "and accounts%s\n",
+                 replayed, static_cast<long long>(flushed),
+                 shared.empty() ? "" : " (hosts with a shared log tag resume from their saved cursors)");
+  return true;
+}
+
 void RelayImpl::flush_state() {
+  // Everything logged through `applied` is reflected in the snapshot below
+  // (which may include later events too: replaying those is harmless).
+  const std::int64_t applied = applied_seq_.load(std::memory_order_acquire);
   std::vector<store::HostCursor> cursors;
   auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (auto* h : hosts_.all())
     if (h->cursor_dirty.exchange(false)) cursors.push_back({h->hostname, h->cursor.load(), now});
   auto accounts = accounts_->take_dirty();
-  if (cursors.empty() && accounts.empty()) return;
-  blocking([&] {
+  if (cursors.empty() && accounts.empty() && applied == flushed_seq_) return;
+  bool saved = blocking([&] {
+    // The log first: the state saved must never be ahead of what of the log
+    // survives a power failure (with --fsync never, by decree it all does).
+    if (options_.fsync != FsyncPolicy::never)
+      if (auto s = log_->sync(); !s.ok()) {
+        std::fprintf(stderr, "relay: syncing the event log before saving state: %s\n", s.to_string().c_str());
+        return false;
+      }
+    bool ok = true;
     // Accounts first: a cursor saved ahead of its accounts would skip
     // their updates after a crash; the other way round only replays them.
     if (!accounts.empty())
-      if (auto s = db_->upsert_accounts(accounts); !s.ok())
+      if (auto s = db_->upsert_accounts(accounts); !s.ok()) {
         std::fprintf(stderr, "relay: saving %zu accounts: %s\n", accounts.size(), s.to_string().c_str());
+        ok = false;
+      }
     if (!cursors.empty())
-      if (auto r = db_->save_cursors(cursors); !r.ok())
+      if (auto r = db_->save_cursors(cursors); !r.ok()) {
         std::fprintf(stderr, "relay: saving cursors: %s\n", r.status().to_string().c_str());
-    return 0;
+        ok = false;
+      }
+    if (!ok) {
+      // What was not saved stays in the log: from now on the marker stays
+      // where it is, so the next start-up replays it.
+      state_save_failed_ = true;
+      return false;
+    }
+    if (state_save_failed_) return false;
+    // Then the seq the database is now complete through (write + rename:
+    // a crash leaves the old or the new value, and an old one only makes the
+    // next start-up replay more).
+    namespace fs = std::filesystem;
+    const fs::path marker = fs::path(options_.data_dir) / kStateSeqFile;
+    const fs::path tmp = marker.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << applied << '\n';
+      if (!out.flush()) {
+        std::fprintf(stderr, "relay: writing %s failed\n", tmp.c_str());
+        return false;
+      }
+    }
+    std::error_code ec;
+    fs::rename(tmp, marker, ec);
+    if (ec) {
+      std::fprintf(stderr, "relay: renaming %s: %s\n", tmp.c_str(), ec.message().c_str());
+      return false;
+    }
+    return true;
   });
+  if (saved) flushed_seq_ = applied;
 }
 
 void RelayImpl::flusher_loop() {
@@ -271,8 +400,10 @@ void RelayImpl::stop() {
   for (auto* h : hosts_.all()) h->task.cancel();
   for (auto* h : hosts_.all())
     if (h->task.valid()) h->task.join();
-  // 3. Drain the pipeline: everything accepted gets into the log.
-  sequencer_in_->close();
+  // 3. Drain the pipeline: everything accepted gets into the log. (The
+  // channel's primitives are the backend's: closed from a task, not from
+  // this thread.)
+  io_->block_on([&] { sequencer_in_->close(); });
   sequencer_task_.join();
   for (auto& t : stage_tasks_) t.join();
   flusher_task_.cancel();

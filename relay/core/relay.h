@@ -13,10 +13,16 @@
 //     seq order through an OrderedGate ──▶ Broadcaster ──▶ one bounded queue
 //     per consumer ──▶ consumer sender task ──ws──▶ downstream
 //
-// Durability: a host's cursor advances only once its event is in the log, so
-// after a crash the relay resumes each host where the log ends; the log
-// truncates a torn tail on open and the relay seq resumes after the last whole
-// event: nothing a consumer received is lost or renumbered.
+// Durability: a host's cursor and the durable account state advance only once
+// the event is in the log, and the log is the source of truth: each record
+// carries its host's tag and upstream seq, the flusher saves cursors and
+// accounts to SQLite every few seconds (after syncing the log) and then the
+// relay seq they are complete through (<data-dir>/state-seq), and start-up
+// replays the records after that seq into host cursors and accounts. So after
+// a crash the relay resumes each host where the log ends — no event is
+// relayed twice or skipped — and, as the log truncates a torn tail on open
+// and the relay seq resumes after the last whole event, nothing a consumer
+// received is lost or renumbered.
 //
 // All SQLite and disk work runs on bridge workers (Io::offload), never on a
 // scheduler thread — unless --inject blocking-in-fiber says otherwise.

@@ -29,7 +29,9 @@
 
 namespace faultline::relay {
 
-// Log record kinds (the `kind` field of the 28-byte record header).
+// Log record kinds (the `kind` field of the 28-byte record header). The
+// record's `flags` hold the host's log tag (host_log_tag) and `uid` the
+// event's upstream seq, for recovery.
 enum class LogKind : std::uint32_t { commit = 1, sync = 2, identity = 3, account = 4 };
 
 // Counts by reason (invalid frames, dropped events) for /metrics.
@@ -61,6 +63,9 @@ class RelayImpl final : public Relay {
   std::uint16_t metrics_port() const override { return metrics_port_; }
   bool add_host(const std::string& address, std::string& error) override;
   RelayCounters counters() const override;
+  // Runs render_metrics() in a task of the relay: the consumer queues and
+  // the account table are guarded by the backend's primitives, which a
+  // plain thread must not take.
   std::string metrics_text() const override;
   bool failed() const override { return log_failed_.load(); }
 
@@ -73,6 +78,7 @@ class RelayImpl final : public Relay {
     std::int64_t upstream_seq = -1;
     std::shared_ptr<std::string> frame;
     LogKind kind = LogKind::commit;
+    AccountEffect effect;  // applied to the durable account view once logged
   };
 
   // ---- upstream.cc ----
@@ -83,7 +89,10 @@ class RelayImpl final : public Relay {
   // False when the connection must end (an error frame from the host).
   bool handle_upstream_frame(HostState* host, std::string&& frame, ConnectionEnd& end);
   void submit_cursor_only(HostState* host, std::int64_t upstream_seq);
-  void set_host_status(HostState* host, store::HostStatus status);
+  // True when this call changed the status (one caller wins a race, e.g.
+  // two requestCrawls waking the same idle host). A banned host stays
+  // banned unless lift_ban (the admin API's unban).
+  bool set_host_status(HostState* host, store::HostStatus status, bool lift_ban = false);
   void persist_host(HostState* host);
   void bootstrap_from(const std::string& url);
 
@@ -96,6 +105,8 @@ class RelayImpl final : public Relay {
 
   // ---- xrpc.cc ----
   void install_routes();
+  // The /metrics text; from a task of this relay only.
+  std::string render_metrics() const;
   net::Response handle_list_hosts(const net::Request& r);
   net::Response handle_get_host_status(const net::Request& r);
   net::Response handle_request_crawl(const net::Request& r);
@@ -105,6 +116,9 @@ class RelayImpl final : public Relay {
   net::Response handle_admin(const net::Request& r, const std::string& action);
 
   // ---- relay.cc ----
+  // Start-up: replays the log records after the last state flush into host
+  // cursors and accounts (see "Durability" in relay.h).
+  bool recover_from_log(std::string& error);
   void flusher_loop();
   void flush_state();
   // Runs blocking work the way this relay is configured to: on the bridge,
@@ -138,6 +152,12 @@ class RelayImpl final : public Relay {
   std::atomic<std::size_t> consumers_served_{0};
   ReasonCounter invalid_, dropped_;
   std::atomic<bool> log_failed_{false};
+  // Relay seq through which every logged event has been applied to host
+  // cursors and durable account state (the sequencer advances it).
+  std::atomic<std::int64_t> applied_seq_{0};
+  // applied_seq_ as of the last successful state flush (the flusher's own).
+  std::int64_t flushed_seq_ = 0;
+  bool state_save_failed_ = false;  // a flush failed: the marker no longer moves
 };
 
 }  // namespace faultline::relay

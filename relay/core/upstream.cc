@@ -41,11 +41,17 @@ void RelayImpl::persist_host(HostState* host) {
   if (!status.ok()) std::fprintf(stderr, "relay: saving host %s: %s\n", host->hostname.c_str(), status.to_string().c_str());
 }
 
-void RelayImpl::set_host_status(HostState* host, store::HostStatus status) {
-  if (host->status.exchange(status) == status) return;
+bool RelayImpl::set_host_status(HostState* host, store::HostStatus status, bool lift_ban) {
+  auto current = host->status.load();
+  do {
+    if (current == status) return false;
+    // A subscriber racing with the admin API must not un-ban its host.
+    if (current == store::HostStatus::banned && !lift_ban) return false;
+  } while (!host->status.compare_exchange_weak(current, status));
   if (!options_.quiet)
     std::fprintf(stderr, "relay: host %s is now %s\n", host->hostname.c_str(), std::string(store::to_string(status)).c_str());
   persist_host(host);
+  return true;
 }
 
 void RelayImpl::subscriber_loop(HostState* host) {
@@ -65,7 +71,13 @@ void RelayImpl::subscriber_loop(HostState* host) {
     if (auto c = host->cursor.load(); c > 0) url.path_and_query += "?cursor=" + std::to_string(c);
     net::ConnectOptions co;
     co.handshake_reader = options_.inject.ws_split_bug ? net::HandshakeReaderKind::buggy : net::HandshakeReaderKind::fixed;
-    co.max_message_bytes = options_.max_frame_bytes;
+    // Twice the frame limit: a frame somewhat over the limit is read whole,
+    // counted as too-large and dropped — its seq moves the cursor past it.
+    // Were the WebSocket limit the frame limit, the connection would fail
+    // on it (1009), the host would resend it on reconnect, and the host
+    // would be stuck on that frame for ever. Beyond twice the limit the
+    // framing itself counts as broken.
+    co.max_message_bytes = 2 * options_.max_frame_bytes;
     co.connect_timeout = 10s;
     co.handshake_timeout = 10s;
     auto ws = net::WebSocket::connect(*io_, url, co);
@@ -129,7 +141,7 @@ RelayImpl::ConnectionEnd RelayImpl::read_upstream(HostState* host, net::WebSocke
 void RelayImpl::submit_cursor_only(HostState* host, std::int64_t upstream_seq) {
   if (upstream_seq <= host->last_seq.load()) return;
   host->last_seq.store(upstream_seq);
-  sequencer_in_->send(Accepted{host, upstream_seq, nullptr, LogKind::commit});
+  sequencer_in_->send(Accepted{host, upstream_seq, nullptr, LogKind::commit, {}});
 }
 
 bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame, ConnectionEnd& end) {
@@ -193,21 +205,30 @@ bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame, Conn
 
   AccountVerdict verdict = AccountVerdict::pass;
   LogKind kind = LogKind::commit;
+  AccountEffect effect;
+  effect.did = check.did;
+  effect.host = host->hostname;
   switch (check.kind) {
     case proto::Kind::kCommit:
     case proto::Kind::kSync:
       kind = check.kind == proto::Kind::kCommit ? LogKind::commit : LogKind::sync;
+      effect.kind = AccountEffect::Kind::commit;
+      effect.rev = check.rev;
+      effect.commit_cid = check.commit ? check.commit->to_string() : "";
       verdict = options_.inject.crossio_mutex
                     ? injected_verdict
-                    : accounts_->on_commit(check.did, host->hostname, check.rev,
-                                           check.commit ? check.commit->to_string() : "");
+                    : accounts_->on_commit(check.did, host->hostname, check.rev, effect.commit_cid);
       break;
     case proto::Kind::kAccount:
       kind = LogKind::account;
+      effect.kind = AccountEffect::Kind::account;
+      effect.active = check.account_active;
+      effect.status = check.account_status;
       accounts_->on_account(check.did, host->hostname, check.account_active, check.account_status);
       break;
     case proto::Kind::kIdentity:
       kind = LogKind::identity;
+      effect.kind = AccountEffect::Kind::identity;
       accounts_->on_identity(check.did, host->hostname);
       break;
     default:
@@ -224,7 +245,8 @@ bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame, Conn
   host->last_seq.store(check.seq);
   host->accepted.fetch_add(1, std::memory_order_relaxed);
   accepted_.fetch_add(1, std::memory_order_relaxed);
-  sequencer_in_->send(Accepted{host, check.seq, std::make_shared<std::string>(std::move(frame)), kind});
+  sequencer_in_->send(
+      Accepted{host, check.seq, std::make_shared<std::string>(std::move(frame)), kind, std::move(effect)});
   return true;
 }
 

@@ -86,7 +86,7 @@ void RelayImpl::install_routes() {
   server_->route("GET", "/admin/hosts", [this](const net::Request& r) { return handle_admin(r, "list"); });
 
   auto metrics = [this](const net::Request&) {
-    net::Response resp = net::Response::text(200, metrics_text());
+    net::Response resp = net::Response::text(200, render_metrics());
     resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return resp;
   };
@@ -212,8 +212,8 @@ net::Response RelayImpl::handle_admin(const net::Request& r, const std::string& 
     set_host_status(h, store::HostStatus::banned);
     h->task.cancel();
   } else if (action == "unban") {
-    if (h->status.load() == store::HostStatus::banned) {
-      set_host_status(h, store::HostStatus::active);
+    if (h->status.load() == store::HostStatus::banned &&
+        set_host_status(h, store::HostStatus::active, /*lift_ban=*/true)) {
       if (h->task.valid()) h->task.join();
       start_subscriber(h);
     }
@@ -235,6 +235,10 @@ net::Response RelayImpl::handle_admin(const net::Request& r, const std::string& 
 }
 
 std::string RelayImpl::metrics_text() const {
+  return io_->block_on([this] { return render_metrics(); });
+}
+
+std::string RelayImpl::render_metrics() const {
   PromText p;
   auto c = counters();
   p.family("relay_events_received_total", "counter", "Frames read from upstream hosts.");

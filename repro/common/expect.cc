@@ -16,6 +16,16 @@
 //   --stderr REGEX       its stderr matches REGEX (ECMAScript)
 //   --detail KEY=JSON    details[KEY] of the record equals JSON
 //   --detail-nonzero KEY details[KEY] of the record is a non-zero number
+//   --sanitizer [TOOL/]KIND
+//                        its stderr holds a sanitizer report of this kind
+//                        (e.g. AddressSanitizer/heap-use-after-free,
+//                        ThreadSanitizer/data race; a UBSan kind may be given
+//                        up to any word boundary: "member call on null pointer"),
+//                        parsed by the harness's own parser (harness/run/classify.h)
+//   --frame REGEX        ... and one of the first frames of that report
+//                        ("function file:line") matches REGEX
+// Without --sanitizer, any sanitizer report on stderr is a failure: a fixed
+// variant must run clean in a sanitizer build.
 // Exit: 0 as expected, 1 not, 77 when the program skipped (exit 77).
 #include <fcntl.h>
 #include <signal.h>
@@ -32,6 +42,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "harness/run/classify.h"
 
 namespace {
 
@@ -57,7 +69,7 @@ nlohmann::json last_record(const std::string& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string expect, outcome, signal_name, stderr_re;
+  std::string expect, outcome, signal_name, stderr_re, sanitizer, frame_re;
   std::vector<std::string> nonzero;
   std::vector<std::pair<std::string, nlohmann::json>> equal;
   int i = 1;
@@ -88,13 +100,20 @@ int main(int argc, char** argv) {
       stderr_re = argv[++i];
     else if (a == "--detail-nonzero")
       nonzero.push_back(argv[++i]);
+    else if (a == "--sanitizer")
+      sanitizer = argv[++i];
+    else if (a == "--frame")
+      frame_re = argv[++i];
     else {
       std::fprintf(stderr, "repro_expect: unknown option %s\n", a.c_str());
       return 2;
     }
   }
   if (i >= argc || (!expect.empty() && expect != "pass" && expect != "misbehave" && expect != "unmeasured")) {
-    std::fprintf(stderr, "usage: repro_expect [--outcome O] [--signal NAME] [--stderr RE] -- PROGRAM ARGS...\n");
+    std::fprintf(
+        stderr,
+        "usage: repro_expect [--outcome O] [--signal NAME] [--stderr RE] [--sanitizer [TOOL/]KIND [--frame RE]] -- "
+        "PROGRAM ARGS...\n");
     return 2;
   }
   char out_path[] = "/tmp/repro_expect_out_XXXXXX";
@@ -140,12 +159,14 @@ int main(int argc, char** argv) {
   if (expect == "pass" && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fail("expected to pass, " + how);
   if (expect == "misbehave" && !((WIFEXITED(status) && WEXITSTATUS(status) == 1) || WIFSIGNALED(status)))
     fail("expected to misbehave (exit 1 or a signal), " + how);
+  bool segv_report_expected = false;  // --signal SEGV, met by a sanitizer's SEGV report
   if (!signal_name.empty()) {
     bool by_signal = sig && signal_name == sig;
     bool asan_segv =
         signal_name == "SEGV" && (err.find("AddressSanitizer: SEGV on unknown address") != std::string::npos ||
                                   err.find("ThreadSanitizer: SEGV on unknown address") != std::string::npos);
     if (!by_signal && !asan_segv) fail("expected to be killed by SIG" + signal_name + ", " + how);
+    segv_report_expected = asan_segv;
   }
   if (!outcome.empty()) {
     if (!rec.is_object()) {
@@ -159,6 +180,38 @@ int main(int argc, char** argv) {
   }
   if (!stderr_re.empty() && !std::regex_search(err, std::regex(stderr_re)))
     fail("stderr does not match /" + stderr_re + "/");
+  const nlohmann::json report = faultline::harness::parse_sanitizer(err);
+  if (!report.is_null()) {
+    std::printf("sanitizer report: %s %s", report.value("tool", "?").c_str(), report.value("kind", "?").c_str());
+    for (const auto& f : report["frames"])
+      if (f.contains("function")) {
+        std::printf(" in %s", f["function"].get<std::string>().c_str());
+        break;
+      }
+    std::printf("\n");
+  }
+  if (sanitizer.empty()) {
+    if (!report.is_null() && !segv_report_expected)
+      fail("unexpected sanitizer report: " + report.value("headline", std::string("?")));
+  } else if (report.is_null()) {
+    fail("no sanitizer report on stderr (expected " + sanitizer + ")");
+  } else {
+    const auto slash = sanitizer.find('/');
+    const std::string tool = slash == std::string::npos ? "" : sanitizer.substr(0, slash);
+    const std::string kind = slash == std::string::npos ? sanitizer : sanitizer.substr(slash + 1);
+    if (!tool.empty() && report.value("tool", "") != tool)
+      fail("sanitizer report by " + report.value("tool", "?") + ", expected " + tool);
+    const std::string got = report.value("kind", "");
+    if (got != kind && got.rfind(kind + " ", 0) != 0)
+      fail("sanitizer report of kind '" + got + "', expected '" + kind + "'");
+    if (!frame_re.empty()) {
+      bool found = false;
+      const std::regex re(frame_re);
+      for (const auto& f : report["frames"])
+        found = found || std::regex_search(f.value("function", "") + " " + f.value("location", ""), re);
+      if (!found) fail("no frame of the report matches /" + frame_re + "/: " + report["frames"].dump());
+    }
+  }
   for (const auto& key : nonzero) {
     auto d = rec.is_object() ? rec.value("details", nlohmann::json::object()) : nlohmann::json::object();
     if (!d.contains(key) || !d[key].is_number() || d[key].get<double>() == 0)

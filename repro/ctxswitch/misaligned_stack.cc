@@ -20,30 +20,20 @@
 //
 // Fix: enter with rsp = 16-aligned top − 8 (a fake, null return address), as
 // `prepare(..., EntryAlignment::abi)` does.
-#include <string>
+//
+// This file is the switch unit: the fibers and their entry, nothing else (no
+// std::string, no record), compiled with -DFAULTLINE_OPT_BISECT_UNIT so
+// `faultline matrix --bisect-opt` recompiles it alone under
+// -opt-bisect-limit. main() is in misaligned_stack_main.cc.
+#include <cstdint>
+#include <vector>
 
-#include "repro/ctxswitch/raw_context.h"
+#include "repro/ctxswitch/fibers.h"
 
-namespace fc = faultline::repro::ctxswitch;
+namespace faultline::repro::ctxswitch {
 
-int main(int argc, char** argv) {
-  faultline::repro::ReproSpec spec{
-      "ctxswitch/misaligned-stack",
-      "fiber enters with rsp off by 8: aligned SSE stores and spills (movaps) to the stack fault",
-      {"broken", "fixed"},
-      "broken",
-      20000,
-      4};
-  return faultline::repro::repro_main(argc, argv, spec, [](const auto& args, auto& rec) {
-    fc::note_build(rec);
-    fc::arm_watchdog(args);
-    fc::Params p = fc::params_from(args);
-    bool broken = args.variant == "broken";
-    rec.details["entry_rsp_mod_16"] = broken ? 0 : 8;
-    faultline::repro::print_progress(
-        "ctxswitch/misaligned-stack [" + args.variant + "]: entry rsp % 16 = " + (broken ? "0 (off by 8)" : "8 (ABI)") +
-        ", " + std::to_string(p.fibers) + " fibers x " + std::to_string(p.iterations) + " switches");
-    fc::RoundRobin<fc::switch_full> rr(p, broken ? fc::EntryAlignment::off_by_8 : fc::EntryAlignment::abi);
-    fc::judge(p, rr.run(), rec);
-  });
+std::vector<std::uint64_t> run_fibers(const Params& p, bool broken) {
+  return RoundRobin<switch_full>(p, broken ? EntryAlignment::off_by_8 : EntryAlignment::abi).run();
 }
+
+}  // namespace faultline::repro::ctxswitch

@@ -13,6 +13,9 @@
 // values. At -O0 every local lives in the (switched) stack frame, so it
 // passes; at -O1 and above the workload's running sums live in registers and
 // the checksum is wrong or a clobbered pointer crashes the process.
+// (`faultline matrix --bisect-opt`, clang 14 -O3: the first failing pass is
+// SROAPass on RoundRobin<switch_no_clobbers>::entry(), which moves the
+// fiber's state out of its stack frame into registers.)
 // -O0 is not a safe harbour either: gcc -O0 keeps the destination address of
 // `x->field = call(...)` in rbx across the call, so an -O0 build crashes as
 // soon as such a statement encloses a switch (raw_context.h avoids it on
@@ -20,9 +23,15 @@
 //
 // Fix: the same switch with the complete clobber list (`switch_full`): the
 // compiler then saves whatever it keeps live around the switch itself.
-#include <string>
+//
+// This file is the switch unit: the switch and the fibers that run on it,
+// nothing else (no std::string, no record), compiled with
+// -DFAULTLINE_OPT_BISECT_UNIT so `faultline matrix --bisect-opt` recompiles
+// it alone under -opt-bisect-limit. main() is in missing_clobber_main.cc.
+#include <cstdint>
+#include <vector>
 
-#include "repro/ctxswitch/raw_context.h"
+#include "repro/ctxswitch/fibers.h"
 
 namespace fc = faultline::repro::ctxswitch;
 
@@ -45,25 +54,11 @@ namespace {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  faultline::repro::ReproSpec spec{
-      "ctxswitch/missing-clobber",
-      "asm switch saves rsp/rbp/rip but declares no clobbers: state lost or crash at -O1 and above",
-      {"broken", "fixed"},
-      "broken",
-      20000,
-      4};
-  return faultline::repro::repro_main(argc, argv, spec, [](const auto& args, auto& rec) {
-    fc::note_build(rec);
-    fc::arm_watchdog(args);
-    fc::Params p = fc::params_from(args);
-    rec.details["switch"] = args.variant == "broken" ? "rsp/rbp/rip saved, clobbers: rax, rdi, rsi"
-                                                     : "rsp/rbp/rip saved, every other register clobbered";
-    faultline::repro::print_progress("ctxswitch/missing-clobber [" + args.variant + "]: " + std::to_string(p.fibers) +
-                                     " fibers x " + std::to_string(p.iterations) + " switches");
-    std::vector<std::uint64_t> digests = args.variant == "broken"
-                                             ? fc::RoundRobin<switch_no_clobbers>(p, fc::EntryAlignment::abi).run()
-                                             : fc::RoundRobin<fc::switch_full>(p, fc::EntryAlignment::abi).run();
-    fc::judge(p, digests, rec);
-  });
+namespace faultline::repro::ctxswitch {
+
+std::vector<std::uint64_t> run_fibers(const Params& p, bool broken) {
+  return broken ? RoundRobin<switch_no_clobbers>(p, EntryAlignment::abi).run()
+                : RoundRobin<switch_full>(p, EntryAlignment::abi).run();
 }
+
+}  // namespace faultline::repro::ctxswitch

@@ -19,12 +19,23 @@
 // gcc 12 and clang 14 at -O1…-Os: mostly SEGV_ACCERR on a fiber stack's guard
 // page, otherwise SEGV_MAPERR near address 0; the Zig original, loading from a
 // non-canonical address, was a general-protection fault, SI_KERNEL).
+// With clang 14 the first pass that breaks it is not even the inliner:
+// `faultline matrix --bisect-opt` (clang-release) names
+// DeadArgumentEliminationPass — the asm never uses `from`/`to`, so the
+// arguments are dead, the function becomes switch_implicit_args() and its
+// callers stop loading rdi/rsi (much like the Zig bug's dropped input move).
 //
 // Fix: declare the operands (`"+D"(from), "+S"(to)`, i.e. `switch_full`), so
 // the compiler materialises them in those registers wherever it inlines it.
-#include <string>
+//
+// This file is the switch unit: the switch and the fibers that run on it,
+// nothing else (no std::string, no record), compiled with
+// -DFAULTLINE_OPT_BISECT_UNIT so `faultline matrix --bisect-opt` recompiles
+// it alone under -opt-bisect-limit. main() is in undeclared_input_main.cc.
+#include <cstdint>
+#include <vector>
 
-#include "repro/ctxswitch/raw_context.h"
+#include "repro/ctxswitch/fibers.h"
 
 namespace fc = faultline::repro::ctxswitch;
 
@@ -51,28 +62,11 @@ inline void switch_implicit_args(fc::Context* from, fc::Context* to) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  faultline::repro::ReproSpec spec{
-      "ctxswitch/undeclared-input",
-      "asm switch reads rdi/rsi without declaring them as inputs: works until the optimiser inlines it",
-      {"broken", "fixed"},
-      "broken",
-      20000,
-      4};
-  return faultline::repro::repro_main(argc, argv, spec, [](const auto& args, auto& rec) {
-    fc::note_build(rec);
-    fc::arm_watchdog(args);
-#ifdef FL_CTX_INPUT_CLOBBER_REJECTED
-    rec.details["input_also_clobbered_rejected"] = FL_CTX_INPUT_CLOBBER_REJECTED != 0;
-#endif
-    fc::Params p = fc::params_from(args);
-    rec.details["switch"] = args.variant == "broken" ? "reads %rdi/%rsi, declares no input operands"
-                                                     : "from/to declared as \"+D\"/\"+S\" operands";
-    faultline::repro::print_progress("ctxswitch/undeclared-input [" + args.variant + "]: " + std::to_string(p.fibers) +
-                                     " fibers x " + std::to_string(p.iterations) + " switches");
-    std::vector<std::uint64_t> digests = args.variant == "broken"
-                                             ? fc::RoundRobin<switch_implicit_args>(p, fc::EntryAlignment::abi).run()
-                                             : fc::RoundRobin<fc::switch_full>(p, fc::EntryAlignment::abi).run();
-    fc::judge(p, digests, rec);
-  });
+namespace faultline::repro::ctxswitch {
+
+std::vector<std::uint64_t> run_fibers(const Params& p, bool broken) {
+  return broken ? RoundRobin<switch_implicit_args>(p, EntryAlignment::abi).run()
+                : RoundRobin<switch_full>(p, EntryAlignment::abi).run();
 }
+
+}  // namespace faultline::repro::ctxswitch

@@ -336,6 +336,7 @@ Attempt attempt_on(const Listener& l, const Options& opt, const std::vector<std:
 
   ChildReport rep;
   bool got = false;
+  bool eof = false;  // the child closed the pipe without a report: it is exiting
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) break;
@@ -345,12 +346,15 @@ Attempt attempt_on(const Listener& l, const Options& opt, const std::vector<std:
     if (pr <= 0) break;
     ssize_t n = ::read(report_rd.fd, &rep, sizeof rep);
     got = n == static_cast<ssize_t>(sizeof rep);
+    eof = n == 0;
     break;
   }
   bool killed = false;
   if (!got || rep.kind == 2) {
-    // A crash report is followed by the death; anything else past the deadline is a hang.
-    auto until = got ? Clock::now() + std::chrono::milliseconds(opt.timeout_ms) : Clock::now();
+    // A crash report is followed by the death, and so is the end of the pipe
+    // without one (a sanitizer's report ends the child with exit 1): wait for
+    // it. Anything else past the deadline is a hang.
+    auto until = got || eof ? Clock::now() + std::chrono::milliseconds(opt.timeout_ms) : Clock::now();
     while (!child_gone(pid) && Clock::now() < until) std::this_thread::sleep_for(std::chrono::microseconds(50));
     if (!child_gone(pid)) {
       ::kill(pid, SIGKILL);
