@@ -56,11 +56,6 @@ void apply_ci_profile(StressOptions& o);
 // (no relay in this build, limits).
 int run_stress(StressOptions options);
 
-// For `faultline demo`: both backends side by side at 2,800 hosts,
-// 2,000 events/s for `seconds` each, results (records + time series) in
-// `out_dir` so the demo's report charts them. Same exit codes as run_stress.
-int run_demo_stress(const std::string& out_dir, double seconds = 10, bool progress = true);
-
 // The summary's side-by-side of two backends (threaded / evented ratios).
 nlohmann::json compare_summaries(const nlohmann::json& evented, const nlohmann::json& threaded);
 

@@ -68,7 +68,13 @@ void RelayImpl::subscriber_loop(HostState* host) {
   while (!stopping_.load()) {
     if (host->status.load() == store::HostStatus::banned) return;
     net::Url url = host->url;
-    if (auto c = host->cursor.load(); c > 0) url.path_and_query += "?cursor=" + std::to_string(c);
+    // Resume after the newest event already in the pipeline (it reaches the
+    // log even if the connection is gone). A host first met with no cursor
+    // is subscribed live, as the reference relays do; once this process has
+    // been connected to it, a reconnect always sends a cursor (0 included),
+    // or events emitted while it was away would be skipped.
+    const auto c = std::max(host->cursor.load(), host->last_seq.load());
+    if (c > 0 || connected_before) url.path_and_query += "?cursor=" + std::to_string(c);
     net::ConnectOptions co;
     co.handshake_reader = options_.inject.ws_split_bug ? net::HandshakeReaderKind::buggy : net::HandshakeReaderKind::fixed;
     // Twice the frame limit: a frame somewhat over the limit is read whole,

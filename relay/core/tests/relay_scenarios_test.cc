@@ -108,6 +108,7 @@ TEST_P(IndigoScenarioRelayed, DropPassOrderAndAccountStatus) {
     ASSERT_TRUE(header.ok()) << header.error;
     ASSERT_TRUE(body.ok()) << body.error;
     auto frame = proto::encode_frame(*header.value, *body.value);
+    const auto accepted_before = relay->counters().accepted;
     upstream.add_raw(frame);
     ++index;
     // The relay has decided on this message: sequenced, dropped or invalid.
@@ -117,6 +118,10 @@ TEST_P(IndigoScenarioRelayed, DropPassOrderAndAccountStatus) {
     })) << "the relay did not decide on the message";
     const bool drop = m.value("drop", false);
     const bool invalid = m.value("invalid", false);
+    if (!invalid) {
+      EXPECT_EQ(relay->counters().accepted - accepted_before, drop ? 0u : 1u)
+          << (drop ? "a drop: true message was sequenced" : "a message was not sequenced");
+    }
     if (!drop) passed.push_back(frame);
     if (!invalid) {
       ASSERT_TRUE(consumer->wait_events(passed.size()));
