@@ -17,8 +17,13 @@ message("faultline run: exit ${rc}\n${err}")
 if(NOT EXISTS ${WORK}/check/runs.jsonl)
   message(FATAL_ERROR "no record written (${WORK}/check/runs.jsonl)")
 endif()
-file(STRINGS ${WORK}/check/runs.jsonl lines)
-list(GET lines 0 rec)
+# The first line, read as text: a record may hold ';' and brackets, which a
+# CMake list would split on.
+file(READ ${WORK}/check/runs.jsonl rec)
+string(FIND "${rec}" "\n" nl)
+if(nl GREATER 0)
+  string(SUBSTRING "${rec}" 0 ${nl} rec)
+endif()
 
 string(JSON outcome ERROR_VARIABLE e GET "${rec}" outcome)
 string(JSON tool ERROR_VARIABLE e GET "${rec}" sanitizer tool)
