@@ -15,7 +15,8 @@
 #include <memory>
 #include <string>
 
-#include <boost/context/fiber.hpp>
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/context/stack_context.hpp>
 
 #include "io/detail/task_state.h"
 #include "io/detail/wait.h"
@@ -54,14 +55,19 @@ class Fiber final : public detail::TaskState, public detail::Parker {
   Fiber(std::function<void()> body, std::string name, Scheduler* home);
   ~Fiber() override;
 
+  // The fiber's suspended context while it waits to run again; null before
+  // its first run and while it runs (see the switch protocol, scheduler.cc).
+  // It and the next three fields are what every switch touches: together.
+  boost::context::detail::fcontext_t ctx = nullptr;
+  Fiber* next_ready = nullptr;  // link in the owning scheduler's RunQueue
+  // Runs on the scheduler's stack right after the fiber switched out.
+  void (*after_switch)(Fiber*, void*) = nullptr;
+  std::atomic<FiberState> state{FiberState::created};
+
   std::function<void()> body;
   std::atomic<Scheduler*> home;
-  boost::context::fiber ctx;     // the fiber's continuation while it is suspended
-  boost::context::fiber caller;  // the scheduler's continuation while it runs
   InboxItem run_node;
-  Fiber* next_ready = nullptr;  // link in the owning scheduler's RunQueue
 
-  std::atomic<FiberState> state{FiberState::created};
   std::atomic<ParkKind> park_kind{ParkKind::none};
   std::atomic<CancelMode> cancel_mode{CancelMode::none};
   const char* park_reason = "";
@@ -72,12 +78,11 @@ class Fiber final : public detail::TaskState, public detail::Parker {
 
   StackBounds stack;
   std::size_t stack_size = 0;
+  boost::context::stack_context stack_ctx;  // released by the loop once the fiber has finished
   // Sanitizer bookkeeping (unused outside ASan/TSan builds).
   void* asan_fake_stack = nullptr;
   void* tsan_fiber = nullptr;
 
-  // Runs on the scheduler's stack right after the fiber switched out.
-  void (*after_switch)(Fiber*, void*) = nullptr;
   void* after_switch_arg = nullptr;
 
   std::shared_ptr<Fiber> self;

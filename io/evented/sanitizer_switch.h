@@ -11,14 +11,14 @@
 // Between the two, no fake frame is handed out: a function entered in that
 // window gets a real frame on the stack it runs on. The scheduler relies on it
 // (scheduler.cc):
-//   - creating a Boost context jumps onto the new stack and runs the prologue
-//     of Boost's fiber_entry there; resume() does it inside the first switch
-//     into the fiber, so that frame is the fiber's own (real) one — not a
-//     frame of the creating thread's fake stack, which the fiber would keep
-//     using after migrating and after that thread exited;
+//   - a fresh fiber's first frame (Scheduler::fiber_entry) is entered by the
+//     first jump onto its stack, which resume() announces like any other, so
+//     it is a real frame of the fiber's own stack — not a frame of the
+//     starting thread's fake stack, which the fiber would keep using after
+//     migrating and after that thread exited;
 //   - the last switch out of a finishing fiber passes nullptr (ASan destroys
-//     its fake stack there): what still runs on its stack afterwards (the
-//     lambda, fiber_entry) was entered inside announced switches, in real
+//     its fake stack there): fiber_entry never returns, and everything still
+//     live on its stack was entered inside announced switches, in real
 //     frames.
 // Traps (DESIGN.md): finish only after the jump (boostorg/context#65); pass a
 // nullptr fake-stack slot only when no instrumented frame of the fiber leaving
@@ -27,7 +27,7 @@
 // sanitizer options for every compiler), so the fake stack is live and must
 // follow each fiber across threads.
 // TSan: each fiber gets a TSan fiber object; __tsan_switch_to_fiber precedes
-// every switch, the context's creation included.
+// every switch, a finishing fiber's last one included.
 #pragma once
 
 #include <cstddef>
@@ -60,15 +60,20 @@ extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
 
 namespace faultline::io::evented::san {
 
+// Every helper is always inlined: in a TSan build an out-of-line helper is an
+// instrumented frame entered on one fiber's shadow stack and left on the
+// other's, which underflows a fresh fiber's shadow stack (TSan crashed in
+// __tsan_create_fiber once the compiler stopped inlining one).
+
 // ---- ASan ----
-inline void start_switch(void** fake_stack_save, const void* target_bottom, std::size_t target_size) {
+[[gnu::always_inline]] inline void start_switch(void** fake_stack_save, const void* target_bottom, std::size_t target_size) {
 #if FAULTLINE_ASAN
   __sanitizer_start_switch_fiber(fake_stack_save, target_bottom, target_size);
 #else
   (void)fake_stack_save, (void)target_bottom, (void)target_size;
 #endif
 }
-inline void finish_switch(void* fake_stack_save, const void** from_bottom, std::size_t* from_size) {
+[[gnu::always_inline]] inline void finish_switch(void* fake_stack_save, const void** from_bottom, std::size_t* from_size) {
 #if FAULTLINE_ASAN
   __sanitizer_finish_switch_fiber(fake_stack_save, from_bottom, from_size);
 #else
@@ -77,9 +82,9 @@ inline void finish_switch(void* fake_stack_save, const void** from_bottom, std::
 }
 
 // Clears the shadow of a fiber stack: a finished fiber leaves the redzones of
-// frames that never returned (Boost's fiber_entry jumps away for good)
+// frames that never returned (fiber_entry jumps away for good)
 // poisoned, and ASan does not clear shadow on munmap.
-inline void unpoison_stack(void* lo, std::size_t size) {
+[[gnu::always_inline]] inline void unpoison_stack(void* lo, std::size_t size) {
 #if FAULTLINE_ASAN
   __asan_unpoison_memory_region(lo, size);
 #else
@@ -88,28 +93,28 @@ inline void unpoison_stack(void* lo, std::size_t size) {
 }
 
 // ---- TSan ----
-inline void* tsan_current() {
+[[gnu::always_inline]] inline void* tsan_current() {
 #if FAULTLINE_TSAN
   return __tsan_get_current_fiber();
 #else
   return nullptr;
 #endif
 }
-inline void* tsan_create() {
+[[gnu::always_inline]] inline void* tsan_create() {
 #if FAULTLINE_TSAN
   return __tsan_create_fiber(0);
 #else
   return nullptr;
 #endif
 }
-inline void tsan_destroy(void* f) {
+[[gnu::always_inline]] inline void tsan_destroy(void* f) {
 #if FAULTLINE_TSAN
   if (f) __tsan_destroy_fiber(f);
 #else
   (void)f;
 #endif
 }
-inline void tsan_switch_to(void* f) {
+[[gnu::always_inline]] inline void tsan_switch_to(void* f) {
 #if FAULTLINE_TSAN
   if (f) __tsan_switch_to_fiber(f, 0);
 #else
@@ -119,12 +124,12 @@ inline void tsan_switch_to(void* f) {
 
 // Reads of the calling thread are not checked in between: for diagnostics
 // that snapshot other threads' state without synchronisation (dump_fibers).
-inline void tsan_ignore_reads_begin() {
+[[gnu::always_inline]] inline void tsan_ignore_reads_begin() {
 #if FAULTLINE_TSAN
   AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
 #endif
 }
-inline void tsan_ignore_reads_end() {
+[[gnu::always_inline]] inline void tsan_ignore_reads_end() {
 #if FAULTLINE_TSAN
   AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
 #endif

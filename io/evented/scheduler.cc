@@ -230,50 +230,66 @@ void Scheduler::handle_cancel(InboxItem* item) {
   }
 }
 
-// Always inlined: after the jump the CPU returns through every frame above it
-// on a different stack than it predicted, so each call level between the
-// fiber's code and jump_fcontext costs a mispredicted return per switch.
+// The switch protocol. Fibers and the loop switch with Boost.Context's
+// fcontext primitives, always as ontop_fcontext(to, slot, land): suspend the
+// caller, resume `to`, and on `to`'s stack run land(caller's suspended
+// context, slot) before `to` continues. land stores that context in *slot —
+// the jumping fiber's own Fiber::ctx, or the loop's loop_ctx_ — so no jump
+// needs to know who will resume it (which is what lets fibers hand the CPU to
+// each other directly and migrate between threads), and nothing has to run
+// after a landing. So a yield can end in a tail call of the switch and land
+// straight in the resumed fiber's own code: see land_x86_64.S for why that
+// halves the cost of a yield.
+namespace ctxd = boost::context::detail;
+
+extern "C" ctxd::transfer_t faultline_fcontext_land(ctxd::transfer_t t);
+
+#if !(defined(__x86_64__) && defined(__ELF__))
+// Elsewhere the same contract in C++; it returns with `ret` (correct, slower).
+extern "C" ctxd::transfer_t faultline_fcontext_land(ctxd::transfer_t t) {
+  *static_cast<ctxd::fcontext_t*>(t.data) = t.fctx;
+  return t;
+}
+#endif
+
+namespace {
+[[gnu::always_inline]] inline void switch_to(ctxd::fcontext_t to, ctxd::fcontext_t* slot) {
+  ctxd::ontop_fcontext(to, slot, &faultline_fcontext_land);
+}
+}  // namespace
+
+// Always inlined, so that a yield ends in the switch itself: the landing then
+// goes straight back into the resumed fiber's code (land_x86_64.S).
 [[gnu::always_inline]] inline void Scheduler::switch_out(Fiber* f) {
-  boost::context::fiber from;
+  ctxd::fcontext_t to;
   // Hand the CPU straight to the next ready fiber when there is one that has
   // already started (two jumps per round trip instead of four through the
   // loop). The budget bounds how long fibers can pass the CPU among
   // themselves before the loop gets to the inbox, the timers and the reactor.
-  if (f->after_switch == nullptr && direct_budget_ > 0 && !run_queue_.empty() && run_queue_.front() != f &&
-      run_queue_.front()->ctx) {
+  Fiber* g = run_queue_.front();
+  if (g != nullptr && g != f && g->ctx != nullptr && direct_budget_ > 0 && f->after_switch == nullptr) {
     --direct_budget_;
-    Fiber* g = run_queue_.front();
     run_queue_.pop_front();
     current_ = g;
     note_switch(g);
     g->state.store(FiberState::running, std::memory_order_relaxed);
     san::start_switch(&f->asan_fake_stack, reinterpret_cast<const void*>(g->stack.lo), g->stack.hi - g->stack.lo);
     san::tsan_switch_to(g->tsan_fiber);
-    // g will find f's continuation in the value its own switch returns, and
-    // the loop's continuation (which f was holding) in the stash.
-    handoff_from_ = f;
-    loop_stash_ = std::move(f->caller);
-    from = std::move(g->ctx).resume();
+    to = g->ctx;
+    g->ctx = nullptr;
   } else {
     san::start_switch(&f->asan_fake_stack, asan_bottom_, asan_size_);
     san::tsan_switch_to(tsan_self_);
-    from = std::move(f->caller).resume();
+    to = loop_ctx_;
   }
+  switch_to(to, &f->ctx);
   // Resumed — by a scheduler loop (perhaps another thread's, after a
-  // migration) or by a fiber handing over directly.
-  Scheduler* now = detail_tls::current_scheduler;
+  // migration) or by a fiber handing over directly. Outside sanitizer builds
+  // nothing follows, so yield_current() tail-calls the switch.
   san::finish_switch(f->asan_fake_stack, nullptr, nullptr);
-  if (Fiber* prev = now->handoff_from_) {
-    prev->ctx = std::move(from);
-    now->handoff_from_ = nullptr;
-    f->caller = std::move(now->loop_stash_);
-  } else {
-    f->caller = std::move(from);
-  }
 }
 
-void Scheduler::fiber_entry_point(Fiber* f) {
-  san::finish_switch(nullptr, nullptr, nullptr);
+Scheduler* Scheduler::run_to_completion(Fiber* f) {
   std::exception_ptr error;
   try {
     f->body();
@@ -282,78 +298,77 @@ void Scheduler::fiber_entry_point(Fiber* f) {
   } catch (...) {
     error = std::current_exception();
   }
-  f->body = nullptr;                             // release captures on the fiber's own thread
-  Scheduler* s = detail_tls::current_scheduler;  // not necessarily where it started: fibers migrate
+  f->body = nullptr;  // release captures on the fiber's own thread
   // No longer live before joiners wake, so live_tasks() is exact after join().
-  s->io_.fiber_finished(f);
+  detail_tls::current_scheduler->io_.fiber_finished(f);
   f->finish(error);
   f->state.store(FiberState::finished, std::memory_order_release);
-  // The last switch away from this stack happens inside Boost.Context once we
-  // return (fiber_entry hands the stack to fiber_exit on the loop's side).
-  // What still runs here — the rest of this frame, the lambda, Boost's
-  // fiber_entry — was entered inside an announced switch (resume() creates
-  // the context inside the first one), so all of it lives in real frames on
-  // this stack: no frame of the fake stack is live any more, and nullptr lets
-  // ASan destroy it now, on whichever thread the fiber ends.
+  return detail_tls::current_scheduler;
+}
+
+// A fiber's first frame: make_fcontext() arranged for the first switch into a
+// fresh stack to land here (after land() kept the loop's context). That
+// switch is always the loop's (resume()), and it is an announced one, so this
+// frame is a real one on the fiber's stack for ASan and is recorded on the
+// fiber's own TSan context.
+void Scheduler::fiber_entry(ctxd::transfer_t) {
+  san::finish_switch(nullptr, nullptr, nullptr);
+  Fiber* f = detail_tls::current_scheduler->current_;
+  // This frame is never left (the last switch below jumps away for good), so
+  // nothing with a destructor may live in it: the body runs in a function
+  // that returns, which drops its captured exception_ptr (LSan caught the
+  // reference the local used to keep). It also says which scheduler the
+  // fiber ended on — not necessarily this one: fibers migrate, and reading
+  // the thread-local again here would reuse its address computed above, on
+  // the thread the fiber started on (the tls-migration defect of
+  // repro/ctxswitch; a draft of this function had it).
+  Scheduler* s = run_to_completion(f);
+  // The last switch away from this stack: nothing of it runs again, so ASan
+  // may destroy the fiber's fake stack now (nullptr), and TSan goes back to
+  // the loop's context before the jump like at every other switch. The loop
+  // sees `finished` and releases the stack (resume()).
   san::start_switch(nullptr, s->asan_bottom_, s->asan_size_);
-  // TSan stays on this fiber's context until resume() is back on the loop:
-  // the returns above and Boost's fiber_exit (which releases the stack) are
-  // instrumented and must pop the shadow stack of the fiber they were pushed
-  // on, not the loop's.
+  san::tsan_switch_to(s->tsan_self_);
+  switch_to(s->loop_ctx_, &f->ctx);
+  __builtin_unreachable();
 }
 
 void Scheduler::resume(Fiber* f) {
   current_ = f;
   f->state.store(FiberState::running, std::memory_order_relaxed);
-  const bool fresh = !f->ctx;
-  boost::context::stack_context sc;
-  if (fresh) {
-    // The stack first: its bounds are the target of the switch announced below.
-    sc = GuardedStackAllocator(stack_size_).allocate();
-    f->stack = GuardedStackAllocator::bounds_of(sc);
+  if (f->ctx == nullptr) {
+    // First run. The stack first: its bounds are the target of the switch
+    // announced below.
+    f->stack_ctx = GuardedStackAllocator(stack_size_).allocate();
+    f->stack = GuardedStackAllocator::bounds_of(f->stack_ctx);
     // Fresh from mmap, the range may still carry shadow poison of whatever
     // was mapped there before (stacks we release are cleared: stack.cc).
     san::unpoison_stack(reinterpret_cast<void*>(f->stack.lo), f->stack.hi - f->stack.lo);
     f->tsan_fiber = san::tsan_create();
+    // Only writes the initial frame at the top of the stack; nothing runs on
+    // it until the jump below (see fiber_entry).
+    f->ctx = ctxd::make_fcontext(f->stack_ctx.sp, f->stack.hi - f->stack.lo, &Scheduler::fiber_entry);
   }
   san::start_switch(&asan_fake_stack_, reinterpret_cast<const void*>(f->stack.lo), f->stack.hi - f->stack.lo);
   san::tsan_switch_to(f->tsan_fiber);
-  if (fresh) {
-    // Creating the context already jumps onto the new stack: Boost runs the
-    // prologue of its fiber_entry there, then jumps back. That must happen
-    // inside the announced switch — ASan then gives fiber_entry's frame (with
-    // run() and the lambda inlined, it has addressable locals) a real frame
-    // on the fiber's stack, and TSan records it on the fiber's own shadow
-    // stack. Created outside it, the frame was taken from this thread's fake
-    // stack and used for the fiber's whole life: leaked once per fiber, and
-    // still written when a fiber that migrated ended on another thread — after
-    // this thread may have exited and unmapped it (issue 6).
-    f->ctx = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
-                                   GuardedStackAllocator(stack_size_), [f](boost::context::fiber&& caller) {
-                                     f->caller = std::move(caller);
-                                     fiber_entry_point(f);
-                                     return std::move(f->caller);
-                                   });
-  }
-  // Fibers may hand the CPU to each other directly (switch_out), so the one
-  // that comes back here is `current_`, not necessarily `f`; what resume()
-  // returns is that fiber's continuation (empty when it has finished).
   direct_budget_ = kDirectBudget;
   note_switch(f);
-  boost::context::fiber back_ctx = std::move(f->ctx).resume();
+  ctxd::fcontext_t to = f->ctx;
+  f->ctx = nullptr;
+  switch_to(to, &loop_ctx_);
   san::finish_switch(asan_fake_stack_, nullptr, nullptr);
+  // Fibers may hand the CPU to each other directly (switch_out), so the one
+  // that came back is `current_`, not necessarily `f`.
   Fiber* back = current_;
   current_ = nullptr;
   note_switch(nullptr);
-  back->ctx = std::move(back_ctx);
   if (back->state.load(std::memory_order_relaxed) == FiberState::finished) {
-    // Its context returned and Boost.Context released its stack; ASan freed
-    // its fake stack at its last switch (fiber_entry_point). TSan is still on
-    // the finished fiber's context (see there): back to the loop's, then
-    // drop the fiber's.
-    san::tsan_switch_to(tsan_self_);
+    // It finished (fiber_entry): it is off its stack for good, and ASan freed
+    // its fake stack at that last switch. Release what it ran on.
+    back->ctx = nullptr;
     san::tsan_destroy(back->tsan_fiber);
     back->tsan_fiber = nullptr;
+    GuardedStackAllocator(stack_size_).deallocate(back->stack_ctx);
     std::shared_ptr<Fiber> last = std::move(back->self);  // may free the fiber
     return;
   }

@@ -124,10 +124,9 @@ class Scheduler {
   std::atomic<std::uint64_t> switch_epoch_{0};
   std::atomic<Fiber*> running_fiber_{nullptr};
   int direct_budget_ = 0;
-  // A direct hand-off in flight: who handed over, and the loop's
-  // continuation it passes on (see switch_out).
-  Fiber* handoff_from_ = nullptr;
-  boost::context::fiber loop_stash_;
+  // The loop's suspended context while a fiber runs on this thread: where
+  // every fiber switching back to the loop jumps to.
+  boost::context::detail::fcontext_t loop_ctx_ = nullptr;
   detail::Deadline last_poll_{};
   RunQueue run_queue_;
   TimerMap timers_;
@@ -145,7 +144,9 @@ class Scheduler {
   // Alternate signal stack: a fiber's stack overflow is handled on it.
   void* altstack_ = nullptr;
 
-  static void fiber_entry_point(Fiber* f);
+  [[noreturn]] static void fiber_entry(boost::context::detail::transfer_t from_loop);
+  // Runs the body and finishes the task; returns the scheduler it ended on.
+  [[gnu::noinline]] static Scheduler* run_to_completion(Fiber* f);
 };
 
 }  // namespace faultline::io::evented

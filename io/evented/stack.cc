@@ -71,7 +71,7 @@ boost::context::stack_context GuardedStackAllocator::allocate() {
 void GuardedStackAllocator::deallocate(boost::context::stack_context& sc) noexcept {
   void* base = static_cast<char*>(sc.sp) - sc.size;
   // ASan builds: a finished fiber leaves the redzones of frames that never
-  // returned (Boost's fiber_entry jumps away for good) poisoned in the shadow.
+  // returned (Scheduler::fiber_entry jumps away for good) poisoned in the shadow.
   // Clear them before the memory is cached or unmapped — unmapped, the kernel
   // hands the range to the next mmap (an io_uring ring, a heap arena), whose
   // accesses would then be reported as stack-buffer-underflows.

@@ -21,7 +21,8 @@ struct StackBounds {
   std::uintptr_t hi = 0;        // one past the highest usable address
 };
 
-// The StackAllocator concept Boost.Context expects.
+// Allocates and releases fiber stacks (boost::context::stack_context: sp is
+// the top, size includes the guard page).
 class GuardedStackAllocator {
  public:
   explicit GuardedStackAllocator(std::size_t usable_size);
