@@ -104,7 +104,9 @@ std::string scenarios_of(const RunSet& set, const Signature& sig, std::set<std::
 // other objects are cut so one key cannot swamp the table.
 std::string env_value(const nlohmann::json& v) {
   if (v.is_object() && v.contains("usable")) {
-    std::string s = v.value("usable", false) ? "usable" : "not usable";
+    // null when the probe did not run (collect_environment(nullptr)).
+    const auto& u = v["usable"];
+    std::string s = u.is_boolean() ? (u.get<bool>() ? "usable" : "not usable") : "not probed";
     if (auto ver = str_any(v, {"version"}); !ver.empty()) s += ", " + ver;
     if (auto why = str_any(v, {"reason", "error"}); !why.empty()) s += ": " + why;
     return s;

@@ -1,6 +1,7 @@
 // One attempt of a target (contract in child.h).
 #include "harness/run/child.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -312,17 +313,42 @@ record::BuildInfo infer_build(const std::string& executable) {
   return b;
 }
 
+// A sanitizer runtime shows in the dynamic symbol table: clang links it
+// statically and exports its interface (__asan_init defined), gcc links
+// libasan/libtsan and imports it (undefined). Searching the whole file for the
+// name instead also matched every binary that merely contains the string —
+// faultline itself, so relays started by `faultline stress` ran without the
+// crash library.
 bool has_sanitizer_runtime(const std::string& executable) {
   int fd = open(executable.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st {};
   bool found = false;
-  if (fstat(fd, &st) == 0 && st.st_size > 0) {
-    void* p = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (fstat(fd, &st) == 0 && static_cast<std::size_t>(st.st_size) > sizeof(Elf64_Ehdr)) {
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p != MAP_FAILED) {
-      for (const char* needle : {"__asan_init", "__tsan_init", "__msan_init", "__hwasan_init"})
-        if (memmem(p, static_cast<std::size_t>(st.st_size), needle, std::strlen(needle)) != nullptr) found = true;
-      munmap(p, static_cast<std::size_t>(st.st_size));
+      const auto* base = static_cast<const unsigned char*>(p);
+      const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
+      auto in_file = [&](std::uint64_t off, std::uint64_t len) { return off <= size && len <= size - off; };
+      if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+          eh->e_shentsize == sizeof(Elf64_Shdr) && in_file(eh->e_shoff, std::uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr))) {
+        const auto* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
+        for (unsigned i = 0; i < eh->e_shnum && !found; ++i) {
+          if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum) continue;
+          const Elf64_Shdr& strtab = sh[sh[i].sh_link];
+          if (!in_file(sh[i].sh_offset, sh[i].sh_size) || !in_file(strtab.sh_offset, strtab.sh_size)) continue;
+          const auto* syms = reinterpret_cast<const Elf64_Sym*>(base + sh[i].sh_offset);
+          const char* names = reinterpret_cast<const char*>(base + strtab.sh_offset);
+          for (std::size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym) && !found; ++k) {
+            if (syms[k].st_name >= strtab.sh_size) continue;
+            std::string_view name(names + syms[k].st_name, strnlen(names + syms[k].st_name, strtab.sh_size - syms[k].st_name));
+            for (std::string_view runtime : {"__asan_init", "__tsan_init", "__msan_init", "__hwasan_init"})
+              if (name == runtime) found = true;
+          }
+        }
+      }
+      munmap(p, size);
     }
   }
   close(fd);

@@ -277,6 +277,26 @@ TEST(Run, SanitizerReportShapedStderr) {
   EXPECT_EQ(r.sanitizer["frames"][0]["function"], "Consumer::send(Event const&)");
 }
 
+TEST(Run, SanitizerRuntimeIsFoundBySymbolNotByString) {
+  // This test binary contains the string "__asan_init" (the detector's own
+  // needle), but only a sanitizer build of it has the runtime.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const bool self_sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+  const bool self_sanitized = true;
+#else
+  const bool self_sanitized = false;
+#endif
+#else
+  const bool self_sanitized = false;
+#endif
+  EXPECT_EQ(has_sanitizer_runtime(fs::read_symlink("/proc/self/exe").string()), self_sanitized);
+  EXPECT_FALSE(has_sanitizer_runtime("/bin/true"));
+  EXPECT_FALSE(has_sanitizer_runtime("/etc/hostname"));  // not ELF
+  EXPECT_FALSE(has_sanitizer_runtime("/nonexistent/binary"));
+}
+
 TEST(Run, RealAsanTarget) {
   const std::string t = FL_ASAN_TARGET;
   if (t.empty() || !fs::exists(t)) GTEST_SKIP() << "clang++ with ASan runtime not available";

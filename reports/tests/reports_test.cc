@@ -320,6 +320,26 @@ TEST(Markdown, EverySectionPresentWithRealData) {
   fs::remove_all(d);
 }
 
+TEST(Markdown, EnvironmentProbeThatDidNotRunReadsAsNotProbed) {
+  // collect_environment(nullptr) writes {"usable": null}; the report used to
+  // throw nlohmann::type_error on it.
+  auto d = fresh_dir("md-null-probe");
+  auto root = fake_root(d);
+  RunSet set;
+  auto j = segv_clobber("n0", "Release", 0);
+  j["environment"]["rr"] = {{"usable", nullptr}, {"reason", "not probed"}};
+  j["environment"]["io_uring"] = {{"usable", true}, {"version", "6.1"}};
+  load_jsonl_text(line(j), "mem", "mem", set);
+  auto sigs = group_failures(set);
+  ASSERT_EQ(sigs.size(), 1u);
+  MarkdownContext ctx{set, root.string(), ""};
+  std::string md;
+  ASSERT_NO_THROW(md = markdown_report(ctx, sigs[0]));
+  EXPECT_NE(md.find("not probed"), std::string::npos) << md;
+  EXPECT_NE(md.find("usable, 6.1"), std::string::npos) << md;
+  fs::remove_all(d);
+}
+
 TEST(Markdown, SanitizerExcerptAndDirectoryRepro) {
   auto d = fresh_dir("md2");
   auto root = fake_root(d);
