@@ -21,11 +21,17 @@ void add_commands(CLI::App& app) {
   auto rate = std::make_shared<std::int64_t>(-1);
   auto retention_h = std::make_shared<unsigned>(72);
 
-  cmd->add_option("--host", o->hosts, "upstream host to subscribe to: ws://HOST[:PORT] or a host name (repeatable)");
+  cmd->add_option("--host", o->hosts,
+                  "upstream host to subscribe to: wss://HOST[:PORT], ws://HOST[:PORT] or a host name (wss://, "
+                  "ws:// for localhost and 127.x) (repeatable)");
   cmd->add_option("--hosts-file", o->hosts_file, "file with one upstream host per line ('#' comments)");
   cmd->add_option("--bootstrap", o->bootstrap,
-                  "call com.atproto.sync.listHosts on this relay (http://HOST[:PORT]) once at start-up and "
-                  "subscribe to every host it lists (repeatable)");
+                  "call com.atproto.sync.listHosts on this relay (https://HOST[:PORT] or http://) once at "
+                  "start-up and subscribe to every host it lists (repeatable)");
+  cmd->add_option("--tls-ca-file", o->tls_ca_file,
+                  "PEM file of CA certificates trusted for wss:// hosts and https:// bootstrap relays, in addition "
+                  "to the system trust store (for hosts with a private CA). Certificates and host names are always "
+                  "verified.");
   cmd->add_option("--listen", o->listen_address, "address to bind the firehose/XRPC and metrics ports to")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "firehose + XRPC port (0: any free port)")->capture_default_str();
@@ -65,7 +71,8 @@ void add_commands(CLI::App& app) {
   cmd->footer(
       "Environment: FAULTLINE_RELAY_ADMIN_TOKEN enables the admin endpoints (POST /admin/hosts/{ban,unban,limits}, "
       "GET /admin/hosts) for requests with 'Authorization: Bearer <token>'.\n"
-      "TLS is not supported: reach wss:// hosts through a local TLS-terminating proxy.");
+      "TLS: wss:// and https:// peers are verified against the system trust store (ca-certificates) plus "
+      "--tls-ca-file; TLS 1.2 or later.");
 
   cmd->callback([=] {
     RelayOptions opts = *o;

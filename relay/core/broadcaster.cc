@@ -27,6 +27,25 @@ bool ConsumerQueue::push(const Outgoing& event) {
   return true;
 }
 
+bool ConsumerQueue::push_batch(std::span<const Outgoing> events) {
+  io::LockGuard g(*mutex_);
+  if (closed_ || too_slow_.load(std::memory_order_relaxed)) return false;
+  const bool was_empty = items_.empty();
+  for (const auto& event : events) {
+    if (items_.size() >= capacity_) {
+      too_slow_.store(true, std::memory_order_relaxed);
+      items_.clear();
+      ready_->notify_all();
+      return false;
+    }
+    items_.push_back(event);
+  }
+  if (items_.size() > high_water_.load(std::memory_order_relaxed))
+    high_water_.store(items_.size(), std::memory_order_relaxed);
+  if (was_empty && !items_.empty()) ready_->notify_one();
+  return true;
+}
+
 ConsumerQueue::Pop ConsumerQueue::pop(std::vector<Outgoing>& out, std::size_t max, io::Duration timeout) {
   io::LockGuard g(*mutex_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -105,6 +124,25 @@ void Broadcaster::publish(const Outgoing& event) {
     for (auto& q : owned_) push(*q);
   }
   last_published_.store(event.seq, std::memory_order_release);
+}
+
+void Broadcaster::publish_batch(std::span<const Outgoing> events) {
+  if (events.empty()) return;
+  io::LockGuard g(*mutex_);
+  if (raw_) {
+    // --inject consumer-uaf: event by event through push(), as publish() does.
+    for (const auto& event : events)
+      for (auto* q : raw_queues_) {
+        bool was_slow = q->too_slow();
+        if (!q->push(event) && !was_slow && q->too_slow()) too_slow_total_.fetch_add(1, std::memory_order_relaxed);
+      }
+  } else {
+    for (auto& q : owned_) {
+      bool was_slow = q->too_slow();
+      if (!q->push_batch(events) && !was_slow && q->too_slow()) too_slow_total_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  last_published_.store(events.back().seq, std::memory_order_release);
 }
 
 std::vector<ConsumerStats> Broadcaster::stats() const {

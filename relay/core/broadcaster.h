@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct Outgoing {
   std::shared_ptr<const std::vector<std::uint8_t>> frame;
 };
 
+// Consecutive seqs, handed from the sequencer to the broadcast stage in one
+// piece so that one hand-off (and one wake-up per consumer) carries many.
+using OutgoingBatch = std::vector<Outgoing>;
+
 class ConsumerQueue {
  public:
   ConsumerQueue(io::Io& io, std::size_t capacity, std::string name);
@@ -43,6 +48,9 @@ class ConsumerQueue {
   // Never blocks. False when the queue is full (the consumer is then marked
   // too slow and gets nothing more) or closed.
   bool push(const Outgoing& event);
+  // push() for each event in order, under one lock and with at most one
+  // wake-up of the sender.
+  bool push_batch(std::span<const Outgoing> events);
 
   enum class Pop { ok, timeout, closed, too_slow };
   // Waits up to `timeout` for at least one frame, then moves up to `max` of
@@ -87,6 +95,9 @@ class Broadcaster {
   std::int64_t subscribe(const std::shared_ptr<ConsumerQueue>& queue);
   void unsubscribe(const ConsumerQueue* queue);
   void publish(const Outgoing& event);
+  // publish() for consecutive seqs at once: a consumer subscribing meanwhile
+  // gets all of them or none (the hand-over seq is the batch's last or lower).
+  void publish_batch(std::span<const Outgoing> events);
 
   std::int64_t last_published() const { return last_published_.load(std::memory_order_acquire); }
   void set_last_published(std::int64_t seq) { last_published_.store(seq, std::memory_order_release); }

@@ -1,5 +1,7 @@
 #include "relay/core/host_registry.h"
 
+#include <cstdio>
+
 namespace faultline::relay {
 
 std::uint32_t host_log_tag(std::string_view hostname) {
@@ -11,19 +13,37 @@ std::uint32_t host_log_tag(std::string_view hostname) {
   return h & 0x7fffffffu;
 }
 
+namespace {
+
+// A host that can only be this machine: "localhost", "*.localhost",
+// 127.0.0.0/8, ::1.
+bool is_loopback_name(const std::string& host) {
+  constexpr std::string_view kLocal = ".localhost";
+  if (host == "localhost" || (host.size() > kLocal.size() && host.ends_with(kLocal))) return true;
+  if (host == "::1") return true;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  return std::sscanf(host.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 && c < 256 &&
+         d < 256;
+}
+
+}  // namespace
+
 std::optional<HostAddress> parse_host_address(std::string_view text, std::string& error) {
   std::string s(text);
   while (!s.empty() && (s.back() == '/' || s.back() == ' ')) s.pop_back();
-  if (s.find("://") == std::string::npos) s = "ws://" + s;
+  // A bare name (listHosts, requestCrawl, the state database) is dialled
+  // over TLS, as the reference relay does: real PDSes are all wss://. A
+  // loopback host is the exception (a local test fleet or a PDS on this
+  // machine speaks plain ws://), also as in indigo; give wss:// explicitly
+  // for a local TLS host.
+  if (s.find("://") == std::string::npos) {
+    auto probe = net::parse_url("ws://" + s);
+    s = (probe && is_loopback_name(probe->host) ? "ws://" : "wss://") + s;
+  }
   auto url = net::parse_url(s);
   if (!url || url->host.empty()) {
-    error = "not a host name or ws:// URL: '" + std::string(text) + "'";
-    return std::nullopt;
-  }
-  if (url->tls()) {
-    error = "'" + std::string(text) +
-            "': TLS (wss/https) is not supported by this relay; reach the host through a local TLS-terminating "
-            "proxy and give its ws:// address";
+    error = "not a host name or ws:// / wss:// URL: '" + std::string(text) + "'";
     return std::nullopt;
   }
   HostAddress out;
@@ -31,7 +51,7 @@ std::optional<HostAddress> parse_host_address(std::string_view text, std::string
   out.hostname = v6 ? "[" + url->host + "]" : url->host;
   if (url->port != net::default_port(url->scheme)) out.hostname += ":" + std::to_string(url->port);
   out.subscribe_url = *url;
-  out.subscribe_url.scheme = "ws";
+  out.subscribe_url.scheme = url->tls() ? "wss" : "ws";
   out.subscribe_url.path_and_query = "/xrpc/com.atproto.sync.subscribeRepos";
   return out;
 }

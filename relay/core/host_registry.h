@@ -40,7 +40,7 @@ struct HostState {
 
   const std::string hostname;
   const std::uint32_t log_tag;
-  const net::Url url;  // ws://hostname/xrpc/com.atproto.sync.subscribeRepos
+  const net::Url url;  // ws[s]://hostname/xrpc/com.atproto.sync.subscribeRepos
   std::atomic<store::HostStatus> status{store::HostStatus::active};
   // Upstream seq of the newest event of this host that is durable in the
   // event log (or was dropped, which needs no durability): what is persisted
@@ -58,8 +58,12 @@ struct HostState {
   io::TaskHandle task;  // the subscriber; set once by the registry's owner
 };
 
-// "ws://h:p/..." , "wss://h", "http://h:p", "h:p" or "h" → the hostname key
-// and the subscribeRepos URL; nullopt (and `error`) for anything else.
+// "ws://h:p/..." , "wss://h", "http://h:p", "https://h", "h:p" or "h" → the
+// hostname key and the subscribeRepos URL; nullopt (and `error`) for
+// anything else. The URL keeps the scheme given (http → ws, https → wss); a
+// bare name gets wss://, except a loopback one (localhost, *.localhost,
+// 127.0.0.0/8, ::1), which gets ws://. The hostname key has no scheme: the
+// port is in it unless it is the scheme's default.
 struct HostAddress {
   std::string hostname;
   net::Url subscribe_url;

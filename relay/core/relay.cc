@@ -76,9 +76,10 @@ bool RelayImpl::open(std::string& error) {
   io_options.thread_stack_size = 256 * 1024;
   io_ = io::Io::create(io_options);
   accounts_ = std::make_unique<AccountTable>(*io_);
+  validator_ = std::make_unique<FrameValidator>(*io_, limits_);
   sequencer_in_ = io_->make_channel<Accepted>(8192, "sequencer.in");
   const unsigned w = std::max(1u, options_.broadcast_fibers);
-  for (unsigned i = 0; i < w; ++i) stage_in_.push_back(io_->make_channel<Outgoing>(8192, "broadcast.stage"));
+  for (unsigned i = 0; i < w; ++i) stage_in_.push_back(io_->make_channel<OutgoingBatch>(8192, "broadcast.stage"));
   const std::int64_t next = log_->next_seq();
   gate_ = options_.inject.spin_wait ? OrderedGate::spinning(next, options_.spin_budget) : OrderedGate::parking(*io_, next);
   broadcaster_ = std::make_unique<Broadcaster>(*io_, options_.inject.consumer_uaf);
@@ -95,6 +96,37 @@ bool RelayImpl::start(std::string& error) {
     error = "already started";
     return false;
   }
+  // The hosts asked for on the command line and in the hosts file.
+  std::vector<std::string> wanted = options_.hosts;
+  if (!options_.hosts_file.empty()) {
+    std::ifstream in(options_.hosts_file);
+    if (!in) {
+      error = "cannot read hosts file " + options_.hosts_file;
+      return false;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      auto hash = line.find('#');
+      if (hash != std::string::npos) line.resize(hash);
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      std::size_t b = 0;
+      while (b < line.size() && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
+      if (b < line.size()) wanted.push_back(line.substr(b));
+    }
+  }
+  // The database keeps hostnames, not schemes: a host given here as
+  // wss://127.0.0.1:P (or ws://pds.example) would come back from it with the
+  // default scheme for its name, so the address given wins.
+  std::map<std::string, HostAddress> given;
+  for (auto& w : wanted) {
+    std::string e;
+    auto a = parse_host_address(w, e);
+    if (!a) {
+      error = e;
+      return false;
+    }
+    given.insert_or_assign(a->hostname, *a);
+  }
   // Known hosts and accounts from the database.
   bool loaded = io_->block_on([&] {
     std::string after;
@@ -108,6 +140,7 @@ bool RelayImpl::start(std::string& error) {
         std::string e;
         auto addr = parse_host_address(row.hostname, e);
         if (!addr) continue;
+        if (auto g = given.find(addr->hostname); g != given.end()) addr = g->second;
         bool inserted = false;
         auto* h = hosts_.add(*addr, inserted);
         h->status.store(row.status);
@@ -140,6 +173,9 @@ bool RelayImpl::start(std::string& error) {
   if (!loaded) return false;
 
   sequencer_task_ = io_->spawn([this] { sequencer_loop(); }, "sequencer");
+  // Two batches in flight keep both cores busy at most; the other bridge
+  // workers stay free for the log and the state database.
+  validator_->start(std::max(1u, options_.validate_workers / 2));
   for (unsigned i = 0; i < stage_in_.size(); ++i)
     stage_tasks_.push_back(io_->spawn([this, i] { broadcast_loop(i); }, "broadcast-stage"));
   flusher_task_ = io_->spawn([this] { flusher_loop(); }, "state-flusher");
@@ -167,31 +203,7 @@ bool RelayImpl::start(std::string& error) {
   metrics_port_ = mp.value;
 
   // Upstreams: what the database knew, then the command line, the hosts
-  // file and the bootstrap relays.
-  std::vector<std::string> wanted = options_.hosts;
-  if (!options_.hosts_file.empty()) {
-    std::ifstream in(options_.hosts_file);
-    if (!in) {
-      error = "cannot read hosts file " + options_.hosts_file;
-      return false;
-    }
-    std::string line;
-    while (std::getline(in, line)) {
-      auto hash = line.find('#');
-      if (hash != std::string::npos) line.resize(hash);
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-      std::size_t b = 0;
-      while (b < line.size() && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
-      if (b < line.size()) wanted.push_back(line.substr(b));
-    }
-  }
-  for (auto& w : wanted) {
-    std::string e;
-    if (!parse_host_address(w, e)) {
-      error = e;
-      return false;
-    }
-  }
+  // file and the bootstrap relays (`wanted`, read before the database).
   io_->block_on([&] {
     for (auto* h : hosts_.all())
       if (h->status.load() != store::HostStatus::banned) start_subscriber(h);
@@ -400,6 +412,7 @@ void RelayImpl::stop() {
   for (auto* h : hosts_.all()) h->task.cancel();
   for (auto* h : hosts_.all())
     if (h->task.valid()) h->task.join();
+  if (validator_) validator_->stop();
   // 3. Drain the pipeline: everything accepted gets into the log. (The
   // channel's primitives are the backend's: closed from a task, not from
   // this thread.)

@@ -5,13 +5,16 @@
 //
 //   upstream host ──ws──▶ subscriber task (one per host: a fiber, or a thread
 //        with --backend threaded): framing, per-host seq order, rate limit
-//     ──bridge──▶ validation on a worker thread (DAG-CBOR, CAR, CIDs, lexicon)
+//     ──▶ FrameValidator ──bridge──▶ validation on a worker thread (DAG-CBOR,
+//     CAR, CIDs, lexicon), many hosts' frames per bridge job
 //     ──▶ account checks (rev order, status) ──▶ sequencer channel
 //   sequencer task: assigns the relay seq, rewrites the frame, appends the
 //     batch to the event log through the bridge (written before broadcast)
-//     ──▶ broadcast stage (W tasks, event seq → task seq % W), published in
-//     seq order through an OrderedGate ──▶ Broadcaster ──▶ one bounded queue
-//     per consumer ──▶ consumer sender task ──ws──▶ downstream
+//     ──▶ broadcast stage (W tasks, each logged batch whole to the next task;
+//     with --inject spin-wait event seq → task seq % W), published in seq
+//     order through an OrderedGate ──▶ Broadcaster ──▶ one bounded queue per
+//     consumer ──▶ consumer sender task (all it finds queued in one write)
+//     ──ws──▶ downstream
 //
 // Durability: a host's cursor and the durable account state advance only once
 // the event is in the log, and the log is the source of truth: each record

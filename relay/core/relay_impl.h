@@ -18,6 +18,7 @@
 #include "io/io.h"
 #include "relay/core/account_table.h"
 #include "relay/core/broadcaster.h"
+#include "relay/core/frame_validator.h"
 #include "relay/core/host_registry.h"
 #include "relay/core/ordered_gate.h"
 #include "relay/core/relay.h"
@@ -87,7 +88,8 @@ class RelayImpl final : public Relay {
   enum class ConnectionEnd { closed, failed, future_cursor, stopping, banned };
   ConnectionEnd read_upstream(HostState* host, net::WebSocket& ws, bool& progressed);
   // False when the connection must end (an error frame from the host).
-  bool handle_upstream_frame(HostState* host, std::string&& frame, ConnectionEnd& end);
+  bool handle_upstream_frame(HostState* host, std::string&& frame,
+                             const std::shared_ptr<FrameValidator::Request>& request, ConnectionEnd& end);
   void submit_cursor_only(HostState* host, std::int64_t upstream_seq);
   // True when this call changed the status (one caller wins a race, e.g.
   // two requestCrawls waking the same idle host). A banned host stays
@@ -136,8 +138,9 @@ class RelayImpl final : public Relay {
   std::unique_ptr<store::StateDb> db_;
   HostRegistry hosts_;
   std::unique_ptr<AccountTable> accounts_;
+  std::unique_ptr<FrameValidator> validator_;
   std::unique_ptr<io::Channel<Accepted>> sequencer_in_;
-  std::vector<std::unique_ptr<io::Channel<Outgoing>>> stage_in_;
+  std::vector<std::unique_ptr<io::Channel<OutgoingBatch>>> stage_in_;
   std::unique_ptr<OrderedGate> gate_;
   std::unique_ptr<Broadcaster> broadcaster_;
   std::unique_ptr<net::HttpServer> server_;

@@ -23,6 +23,7 @@ struct RelayOptions {
   std::vector<std::string> hosts;       // ws://host:port URLs (or bare host names)
   std::string hosts_file;               // one URL per line, '#' comments
   std::vector<std::string> bootstrap;   // relays to call listHosts on at start-up
+  std::string tls_ca_file;              // PEM CAs trusted for wss/https besides the system store
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30'000};
   unsigned offline_after_failures = 15;  // consecutive failed dials → offline (indigo: 15)

@@ -86,9 +86,16 @@ void RelayImpl::subscriber_loop(HostState* host) {
     co.max_message_bytes = 2 * options_.max_frame_bytes;
     co.connect_timeout = 10s;
     co.handshake_timeout = 10s;
+    co.tls_ca_file = options_.tls_ca_file;
     auto ws = net::WebSocket::connect(*io_, url, co);
     if (!ws) {
       auto failures = host->consecutive_failures.fetch_add(1) + 1;
+      // Why a host cannot be reached (a TLS verification failure above all)
+      // is the operator's to see; for a host that stays down, on attempts
+      // 1, 2, 4, 8, ... only.
+      if (!options_.quiet && (failures & (failures - 1)) == 0)
+        std::fprintf(stderr, "relay: host %s: %s (attempt %u)\n", host->hostname.c_str(), ws.message().c_str(),
+                     static_cast<unsigned>(failures));
       if (failures >= options_.offline_after_failures && host->status.load() == store::HostStatus::active)
         set_host_status(host, store::HostStatus::offline);
       io_->sleep_for(host->status.load() == store::HostStatus::offline ? options_.backoff_max : backoff(attempt++));
@@ -127,6 +134,7 @@ void RelayImpl::subscriber_loop(HostState* host) {
 }
 
 RelayImpl::ConnectionEnd RelayImpl::read_upstream(HostState* host, net::WebSocket& ws, bool& progressed) {
+  auto request = std::make_shared<FrameValidator::Request>(*io_);
   for (;;) {
     if (stopping_.load()) return ConnectionEnd::stopping;
     if (host->status.load() == store::HostStatus::banned) return ConnectionEnd::banned;
@@ -140,7 +148,7 @@ RelayImpl::ConnectionEnd RelayImpl::read_upstream(HostState* host, net::WebSocke
     }
     progressed = true;
     ConnectionEnd end = ConnectionEnd::closed;
-    if (!handle_upstream_frame(host, std::move(m.value.payload), end)) return end;
+    if (!handle_upstream_frame(host, std::move(m.value.payload), request, end)) return end;
   }
 }
 
@@ -150,7 +158,8 @@ void RelayImpl::submit_cursor_only(HostState* host, std::int64_t upstream_seq) {
   sequencer_in_->send(Accepted{host, upstream_seq, nullptr, LogKind::commit, {}});
 }
 
-bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame, ConnectionEnd& end) {
+bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame,
+                                      const std::shared_ptr<FrameValidator::Request>& request, ConnectionEnd& end) {
   received_.fetch_add(1, std::memory_order_relaxed);
   host->received.fetch_add(1, std::memory_order_relaxed);
   auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
@@ -191,17 +200,26 @@ bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame, Conn
   }
 
   // Validation is CPU work (CAR parse, a SHA-256 per block): a bridge worker
-  // does it while this fiber's thread serves other hosts.
+  // does it while this fiber's thread serves other hosts, batched with other
+  // hosts' frames (frame_validator.h).
   AccountVerdict injected_verdict = AccountVerdict::pass;
-  auto check = io_->offload([&] {
-    auto c = proto::check_frame(bytes, limits_);
-    if (options_.inject.crossio_mutex && c.ok && (c.kind == proto::Kind::kCommit || c.kind == proto::Kind::kSync)) {
-      // The injected defect: the account check, with its Evented mutex, from
-      // this bridge worker thread.
-      injected_verdict = accounts_->on_commit(c.did, host->hostname, c.rev, c.commit ? c.commit->to_string() : "");
-    }
-    return c;
-  });
+  proto::FrameCheck check;
+  if (options_.inject.crossio_mutex) {
+    check = io_->offload([&] {
+      auto c = proto::check_frame(bytes, limits_);
+      if (c.ok && (c.kind == proto::Kind::kCommit || c.kind == proto::Kind::kSync)) {
+        // The injected defect: the account check, with its Evented mutex,
+        // from this bridge worker thread.
+        injected_verdict = accounts_->on_commit(c.did, host->hostname, c.rev, c.commit ? c.commit->to_string() : "");
+      }
+      return c;
+    });
+  } else {
+    request->frame = std::move(frame);
+    validator_->check(request);
+    frame = std::move(request->frame);
+    check = std::move(request->result);
+  }
   if (!check.ok) {
     invalid_.add(check.reason);
     host->invalid.fetch_add(1, std::memory_order_relaxed);
@@ -268,7 +286,9 @@ void RelayImpl::bootstrap_from(const std::string& base) {
     net::Url u = *url;
     u.path_and_query = "/xrpc/com.atproto.sync.listHosts?limit=1000";
     if (!cursor.empty()) u.path_and_query += "&cursor=" + net::percent_encode(cursor);
-    auto r = net::http_get(*io_, u, 30s);
+    net::HttpGetOptions get_options;
+    get_options.tls_ca_file = options_.tls_ca_file;
+    auto r = net::http_get(*io_, u, 30s, get_options);
     if (!r || r.value.status != 200) {
       std::fprintf(stderr, "relay: bootstrap from %s failed: %s\n", base.c_str(),
                    r ? ("HTTP " + std::to_string(r.value.status)).c_str() : r.message().c_str());

@@ -13,10 +13,10 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 
 // Reads more bytes into `out`; 0 bytes means the peer closed.
-Result<std::size_t> read_some(io::Io& io, io::Socket& s, std::vector<std::byte>& buf, const Deadline& d) {
+Result<std::size_t> read_some(io::Io& io, Connection& c, std::vector<std::byte>& buf, const Deadline& d) {
   if (d.expired()) return failure<std::size_t>(ETIMEDOUT, "waiting for the response");
-  auto r = io.recv(s, buf, d.left());
-  if (!r) return failure<std::size_t>(r.error, r.error == ETIMEDOUT ? "waiting for the response" : "recv");
+  auto r = c.recv(io, buf, d.left());
+  if (!r) return failure<std::size_t>(r.error, r.error == ETIMEDOUT ? "waiting for the response" : r.detail);
   return success(r.value);
 }
 
@@ -30,9 +30,9 @@ Result<Response> http_get(io::Io& io, const Url& url, io::Duration timeout, cons
   if (url.scheme != "http" && url.scheme != "https")
     return failure<Response>(EINVAL, "http_get needs an http:// URL, not " + url.scheme + "://");
   Deadline deadline(timeout);
-  auto sock = dial(io, url, deadline.left());
-  if (!sock) return failure<Response>(sock.error, sock.detail);
-  io::Socket& s = sock.value;
+  auto conn = dial(io, url, deadline.left(), options.tls_ca_file);
+  if (!conn) return failure<Response>(conn.error, conn.detail);
+  Connection& s = conn.value;
 
   std::string req = "GET " + url.path_and_query + " HTTP/1.1\r\nHost: " + url.authority() +
                     "\r\nUser-Agent: faultline-relay\r\nAccept: */*\r\nConnection: close\r\n";
@@ -42,7 +42,8 @@ Result<Response> http_get(io::Io& io, const Url& url, io::Duration timeout, cons
     req += n + ": " + v + "\r\n";
   }
   req += "\r\n";
-  if (auto w = io.send_all(s, req, deadline.left()); !w) return failure<Response>(w.error, "sending the request");
+  if (auto w = s.send_all(io, req, deadline.left()); !w)
+    return failure<Response>(w.error, "sending the request: " + w.detail);
 
   std::vector<std::byte> buf(kReadChunk);
   ResponseHeadReader reader(options.max_head_bytes);

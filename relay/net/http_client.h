@@ -3,8 +3,9 @@
 // bootstrap and for tests of its XRPC endpoints.
 //
 // Contract:
-//  - Dials the URL's host (see dial.h: http:// only; https:// fails with
-//    EPROTONOSUPPORT), sends the request, reads the response head with
+//  - Dials the URL's host (see dial.h: https:// runs a verified TLS
+//    handshake, trusting the system store plus options.tls_ca_file; a
+//    verification failure is EPROTO naming the reason), sends the request, reads the response head with
 //    ResponseHeadReader (interim 1xx responses are skipped) and the body as
 //    the head frames it: chunked, Content-Length, or until the server closes.
 //  - `timeout` bounds the whole exchange; past it: ETIMEDOUT.
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "io/io.h"
 #include "relay/net/http_head.h"
@@ -29,6 +31,7 @@ struct HttpGetOptions {
   std::size_t max_head_bytes = kDefaultMaxHttpHeadBytes;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   Headers headers;  // extra request headers ("Accept: application/json", ...)
+  std::string tls_ca_file;  // https://: a PEM CA file trusted besides the system store
 };
 
 Result<Response> http_get(io::Io& io, const Url& url, io::Duration timeout, const HttpGetOptions& options = {});

@@ -5,8 +5,9 @@
 //
 // The errno values used across relay/net:
 //   ETIMEDOUT        the deadline passed (no data is lost: retry the call)
-//   EPROTO           the peer broke HTTP/1.1 or RFC 6455 (detail says how)
-//   EPROTONOSUPPORT  a wss:// or https:// URL (TLS is not supported)
+//   EPROTO           the peer broke HTTP/1.1, RFC 6455 or TLS, or its
+//                    certificate failed verification (detail says how)
+//   EPROTONOSUPPORT  wss:// with the fault-injected (buggy) handshake reader
 //   EINVAL           a bad argument (URL, state)
 //   EMSGSIZE         a head, body or message above its configured bound
 //   ECONNRESET       the peer closed the connection mid-exchange

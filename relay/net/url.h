@@ -11,7 +11,7 @@
 //    default (80 for ws/http, 443 for wss/https).
 //  - path_and_query always starts with '/' ("/" when the URL has no path);
 //    it is kept exactly as written (no percent-decoding).
-//  - wss/https parse fine; the relay reports TLS unsupported when dialling.
+//  - wss/https: dial() speaks TLS to them (tls.h).
 //  - Anything else (no "//", spaces, control bytes, bad port) → nullopt.
 //
 // Query helpers (application/x-www-form-urlencoded, as Go's url.ParseQuery):

@@ -146,6 +146,7 @@ struct WebSocket::Impl {
   }
 
   Result<std::size_t> send_bytes(std::string_view bytes, const Deadline& d) {
+    if (tls) return tls->write_all(sock, bytes, d.left());
     std::size_t off = 0;
     while (off < bytes.size()) {
       auto r = io.send(sock, std::as_bytes(std::span(bytes.data() + off, bytes.size() - off)), d.left());
@@ -185,6 +186,30 @@ struct WebSocket::Impl {
     return success(total);
   }
 
+  // Several whole data frames in one write: a relay sender that found many
+  // events queued pays one syscall (and wakes its peer once) for all of them.
+  Result<std::size_t> send_frames(Opcode op, std::span<const std::span<const std::uint8_t>> payloads) {
+    io::LockGuard g(*write_mu);
+    if (dead) return failure<std::size_t>(ENOTCONN, "the connection is shut down");
+    if (close_sent) return failure<std::size_t>(ENOTCONN, "a close frame was already sent");
+    Deadline d(send_timeout);
+    sbuf.clear();
+    for (auto p : payloads) {
+      std::optional<MaskKey> key;
+      if (role == Role::client) key = next_key();
+      append_frame(sbuf, op, std::string_view(reinterpret_cast<const char*>(p.data()), p.size()), true, key);
+    }
+    auto r = send_bytes(sbuf, d);
+    const std::size_t total = sbuf.size();
+    if (sbuf.capacity() > kKeepSendBuffer) std::string().swap(sbuf);
+    if (!r) {
+      kill();
+      return r;
+    }
+    last_send_ns = now_ns();
+    return success(total);
+  }
+
   void kill() {
     if (!dead.exchange(true)) io.shutdown(sock, SHUT_RDWR);
     closed_ev->set();
@@ -212,6 +237,13 @@ struct WebSocket::Impl {
     }
     if (!close_sent.exchange(true)) send_frame(Opcode::close, close_payload(e.code, e.reason));
     kill();
+  }
+
+  Result<std::size_t> read_some(std::span<std::byte> buf, io::Duration timeout) {
+    if (tls) return tls->read(sock, buf, timeout);
+    auto r = io.recv(sock, buf, timeout);
+    if (!r) return failure<std::size_t>(r.error, "recv");
+    return success(r.value);
   }
 
   // recv() with read_mu held.
@@ -249,13 +281,13 @@ struct WebSocket::Impl {
       rpos = rend = 0;
       if (dead) return failure<Message>(ENOTCONN, "the connection is shut down");
       if (read_once && d.expired()) return failure<Message>(ETIMEDOUT, "no complete message yet");
-      auto r = io.recv(sock, std::as_writable_bytes(std::span(rbuf)), d.left());
+      auto r = read_some(std::as_writable_bytes(std::span(rbuf)), d.left());
       read_once = true;
       if (!r) {
         if (r.error == ETIMEDOUT) return failure<Message>(ETIMEDOUT, "no complete message yet");
         if (dead) return failure<Message>(ENOTCONN, "the connection is shut down");
         kill();
-        return failure<Message>(r.error, "recv");
+        return failure<Message>(r.error, r.detail);
       }
       if (r.value == 0) {
         if (dead) return failure<Message>(ENOTCONN, "the connection is shut down");
@@ -269,6 +301,7 @@ struct WebSocket::Impl {
 
   io::Io& io;
   io::Socket sock;
+  std::unique_ptr<TlsSession> tls;  // wss:// (clients only); frames go through it
   const Role role;
   FrameParser parser;              // under read_mu
   std::vector<std::uint8_t> rbuf;  // under read_mu
@@ -302,17 +335,19 @@ WebSocket::WebSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<WebSocket> WebSocket::connect(io::Io& io, const Url& url, const ConnectOptions& options) {
   if (url.scheme != "ws" && url.scheme != "wss")
     return failure<WebSocket>(EINVAL, "a WebSocket URL is ws:// or wss://, not " + url.scheme + "://");
-  auto sock = dial(io, url, options.connect_timeout);
-  if (!sock) return failure<WebSocket>(sock.error, sock.detail);
-  io::Socket& s = sock.value;
+  if (url.tls() && options.handshake_reader == HandshakeReaderKind::buggy)
+    return failure<WebSocket>(EPROTONOSUPPORT, "the buggy handshake reader reads the raw socket: ws:// only");
+  auto conn = dial(io, url, options.connect_timeout, options.tls_ca_file);
+  if (!conn) return failure<WebSocket>(conn.error, conn.detail);
+  io::Socket& s = conn.value.sock;
 
   wssplit::ClientRequest req;
   req.host = url.authority();
   req.path = url.path_and_query;
   req.key = wssplit::generate_key();
   Deadline d(options.handshake_timeout);
-  if (auto w = io.send_all(s, wssplit::write_request(req), d.left()); !w)
-    return failure<WebSocket>(w.error, "sending the upgrade request");
+  if (auto w = conn.value.send_all(io, wssplit::write_request(req), d.left()); !w)
+    return failure<WebSocket>(w.error, "sending the upgrade request: " + w.detail);
 
   std::string leftover;
   if (options.handshake_reader == HandshakeReaderKind::buggy) {
@@ -340,9 +375,12 @@ Result<WebSocket> WebSocket::connect(io::Io& io, const Url& url, const ConnectOp
     wssplit::HandshakeReader reader(req);
     std::vector<std::byte> buf(4096);
     while (reader.status() == wssplit::HandshakeReader::Status::need_more) {
-      auto r = io.recv(s, buf, d.left());
+      // Over TLS the head arrives in whatever pieces the records cut it
+      // into: the split-safe reader is what makes that work.
+      auto r = conn.value.recv(io, buf, d.left());
       if (!r)
-        return failure<WebSocket>(r.error, r.error == ETIMEDOUT ? "waiting for the 101 response" : "handshake recv");
+        return failure<WebSocket>(
+            r.error, r.error == ETIMEDOUT ? "waiting for the 101 response" : "handshake recv: " + r.detail);
       if (r.value == 0) return failure<WebSocket>(ECONNRESET, "connection closed during the handshake");
       reader.feed(std::string_view(reinterpret_cast<const char*>(buf.data()), r.value));
     }
@@ -350,9 +388,10 @@ Result<WebSocket> WebSocket::connect(io::Io& io, const Url& url, const ConnectOp
       return failure<WebSocket>(EPROTO, "handshake: " + reader.error());
     leftover = reader.take_leftover();
   }
-  return success(
-      WebSocket(std::make_unique<Impl>(io, std::move(s), Role::client, options.max_message_bytes, options.send_timeout,
-                                       options.close_timeout, options.read_buffer_bytes, std::move(leftover))));
+  auto impl = std::make_unique<Impl>(io, std::move(s), Role::client, options.max_message_bytes, options.send_timeout,
+                                     options.close_timeout, options.read_buffer_bytes, std::move(leftover));
+  impl->tls = std::move(conn.value.tls);
+  return success(WebSocket(std::move(impl)));
 }
 
 Result<WebSocket> WebSocket::accept(io::Io& io, io::Socket socket, const RequestHead& request, std::string leftover,
@@ -389,6 +428,12 @@ Result<std::size_t> WebSocket::send_binary(std::span<const std::uint8_t> payload
 Result<std::size_t> WebSocket::send_binary(std::string_view payload) {
   if (!impl_) return failure<std::size_t>(ENOTCONN, "not connected");
   return impl_->send_frame(Opcode::binary, payload);
+}
+
+Result<std::size_t> WebSocket::send_binary_batch(std::span<const std::span<const std::uint8_t>> payloads) {
+  if (!impl_) return failure<std::size_t>(ENOTCONN, "not connected");
+  if (payloads.empty()) return success(std::size_t{0});
+  return impl_->send_frames(Opcode::binary, payloads);
 }
 
 Result<std::size_t> WebSocket::send_text(std::string_view payload) {
@@ -439,6 +484,8 @@ Result<std::uint16_t> WebSocket::close(std::uint16_t code, std::string_view reas
     std::lock_guard lk(s.info_mu);
     if (s.peer_close) peer_code = s.peer_close->first;
   }
+  // Best effort: tells the peer the stream ended on purpose, not truncated.
+  if (s.tls && !s.dead) s.tls->close_notify(s.sock, s.close_timeout);
   s.kill();
   if (peer_code) return success(*peer_code);
   return failure<std::uint16_t>(error == ENOTCONN ? ECONNRESET : error, "the peer did not answer the close frame");

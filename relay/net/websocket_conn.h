@@ -2,7 +2,8 @@
 // side, on either backend.
 //
 // Opening:
-//  - connect(): TCP connect (connect_timeout), the upgrade request
+//  - connect(): TCP connect and, for wss://, the TLS handshake
+//    (connect_timeout), the upgrade request
 //    (wssplit::write_request with a fresh CSPRNG key), then the server's 101
 //    read by wssplit::HandshakeReader, split-safe; bytes that followed the
 //    head go to the frame parser first. handshake_reader = buggy swaps in the
@@ -18,7 +19,10 @@
 //    and no subprotocol is selected. An invalid request is answered with 400,
 //    or 426 (no Upgrade: websocket, or a version other than 13, with
 //    Sec-WebSocket-Version: 13), an XRPC-shaped JSON body, and EPROTO.
-//  - wss:// fails with EPROTONOSUPPORT (no TLS).
+//  - wss:// runs a verified TLS handshake first (dial.h, tls.h: system
+//    trust store plus ConnectOptions::tls_ca_file) and every byte of the
+//    connection then goes through the TLS session. The server side (accept)
+//    is plaintext. wss:// with handshake_reader = buggy is EPROTONOSUPPORT.
 //
 // Messages:
 //  - recv() returns the next text, binary or close message. Pings are
@@ -80,6 +84,7 @@ struct ConnectOptions {
   io::Duration send_timeout = std::chrono::seconds(30);  // per frame
   io::Duration close_timeout = std::chrono::seconds(5);
   std::size_t read_buffer_bytes = 16 * 1024;
+  std::string tls_ca_file;  // wss://: a PEM CA file trusted besides the system store
 };
 
 struct AcceptOptions {
@@ -112,6 +117,9 @@ class WebSocket {
   // Each returns the bytes put on the wire (header included).
   Result<std::size_t> send_binary(std::span<const std::uint8_t> payload);
   Result<std::size_t> send_binary(std::string_view payload);
+  // One binary message per payload, written with one send: all of them or,
+  // on failure, the connection is shut down like after a failed send_binary.
+  Result<std::size_t> send_binary_batch(std::span<const std::span<const std::uint8_t>> payloads);
   Result<std::size_t> send_text(std::string_view payload);  // must be UTF-8 (EINVAL otherwise)
   Result<std::size_t> ping(std::string_view payload = {});  // ≤ 125 bytes
   Result<std::uint16_t> close(std::uint16_t code = close_code::normal, std::string_view reason = {});

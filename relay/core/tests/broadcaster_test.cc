@@ -81,6 +81,45 @@ TEST_P(BroadcasterTest, StatsReportLagFromWhatTheSenderWrote) {
   });
 }
 
+TEST_P(BroadcasterTest, ABatchIsPublishedWholeOrNotAtAllToANewSubscriber) {
+  io_->block_on([&] {
+    Broadcaster b(*io_, false);
+    std::vector<Outgoing> first, second;
+    for (int s = 1; s <= 10; ++s) first.push_back(event(s));
+    for (int s = 11; s <= 20; ++s) second.push_back(event(s));
+    b.publish_batch(first);
+    auto q = std::make_shared<ConsumerQueue>(*io_, 100, "c");
+    EXPECT_EQ(b.subscribe(q), 10);
+    b.publish_batch(second);
+    std::vector<Outgoing> got;
+    ASSERT_EQ(q->pop(got, 100, 1s), ConsumerQueue::Pop::ok);
+    ASSERT_EQ(got.size(), 10u);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(got[i].seq, 11 + i);
+    EXPECT_EQ(q->high_water(), 10u);
+  });
+}
+
+TEST_P(BroadcasterTest, ABatchThatOverflowsAQueueMarksItTooSlowLikeSinglePublishes) {
+  io_->block_on([&] {
+    Broadcaster b(*io_, false);
+    auto slow = std::make_shared<ConsumerQueue>(*io_, 4, "slow");
+    auto fast = std::make_shared<ConsumerQueue>(*io_, 100, "fast");
+    b.subscribe(slow);
+    b.subscribe(fast);
+    std::vector<Outgoing> batch;
+    for (int s = 1; s <= 4; ++s) batch.push_back(event(s));
+    b.publish_batch(batch);  // exactly full: not too slow yet
+    EXPECT_FALSE(slow->too_slow());
+    b.publish_batch(std::vector<Outgoing>{event(5)});
+    EXPECT_TRUE(slow->too_slow());
+    EXPECT_EQ(b.too_slow_total(), 1u);
+    std::vector<Outgoing> got;
+    EXPECT_EQ(slow->pop(got, 100, 1s), ConsumerQueue::Pop::too_slow);
+    EXPECT_EQ(fast->pop(got, 100, 1s), ConsumerQueue::Pop::ok);
+    EXPECT_EQ(got.size(), 5u);
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BroadcasterTest, ::testing::Values(io::Backend::threaded, io::Backend::evented),
                          [](const auto& p) { return std::string(io::to_string(p.param)); });
 

@@ -20,6 +20,7 @@
 #include "relay/core/relay.h"
 #include "relay/core/tests/e2e_support.h"
 #include "relay/core/tests/fake_upstream.h"
+#include "relay/net/tests/tls_test_support.h"
 #include "relay/proto/frame.h"
 #include "relay/proto/frame_builder.h"
 #include "relay/store/event_log.h"
@@ -591,7 +592,7 @@ TEST_P(RelayE2E, XrpcEndpoints) {
   EXPECT_EQ(http_post(*io, relay->port(), "/xrpc/com.atproto.sync.requestCrawl", "{}").status, 400);
   EXPECT_EQ(http_post(*io, relay->port(), "/xrpc/com.atproto.sync.requestCrawl", "not json").status, 400);
   EXPECT_EQ(http_post(*io, relay->port(), "/xrpc/com.atproto.sync.requestCrawl",
-                      json{{"hostname", "wss://tls.example.com"}}.dump())
+                      json{{"hostname", "ftp://pds.example.com"}}.dump())
                 .status,
             400);
 
@@ -854,6 +855,46 @@ TEST_P(RelayE2E, StopWithConsumersConnected) {
   stalled.start_reading();
   for (Consumer* c : {&live, &replaying, &stalled}) EXPECT_TRUE(c->wait_closed());
   relay.reset();
+}
+
+// A wss:// upstream with a private CA (--tls-ca-file): every event reaches a
+// consumer in order; a dropped TLS connection is resumed from the cursor;
+// after a restart the host (known to the database by name only) is dialled
+// over TLS again.
+TEST_P(RelayE2E, WssUpstreamWithAPrivateCa) {
+  const net::testing::TestPki pki;
+  net::testing::TlsTerminator tls(*io, pki.leaf(), upstream->port());
+  RelayOptions o = options();
+  o.hosts = {"wss://127.0.0.1:" + std::to_string(tls.port())};
+  o.tls_ca_file = pki.ca_file();
+  start_relay(o);
+  ASSERT_TRUE(wait_host_connected());
+  Consumer& c = consumer();
+  ASSERT_TRUE(wait_consumers(1));
+  upstream->add_commits(100, kDidA);
+  ASSERT_TRUE(c.wait_events(100)) << c.events().size();
+  upstream->drop_connections();
+  ASSERT_TRUE(wait_until([&] { return tls.handshakes() >= 2 && relay->counters().hosts_connected == 1; }));
+  upstream->add_commits(50, kDidB);
+  ASSERT_TRUE(c.wait_events(150)) << c.events().size();
+  expect_stream(c.events(), upstream->frames(), iota(0, 150), 1);
+  auto hosts = get_json("/xrpc/com.atproto.sync.listHosts");
+  ASSERT_EQ(hosts["hosts"].size(), 1u) << hosts.dump();
+  EXPECT_EQ(hosts["hosts"][0]["hostname"], "127.0.0.1:" + std::to_string(tls.port()));
+
+  consumers.clear();
+  stop_relay();
+  const int before = tls.handshakes();
+  start_relay(o);
+  ASSERT_TRUE(wait_host_connected());
+  EXPECT_GT(tls.handshakes(), before);
+  upstream->add_commits(10, kDidA);
+  Consumer& replay = consumer(0);
+  ASSERT_TRUE(replay.wait_events(160)) << replay.events().size();
+  expect_stream(replay.events(), upstream->frames(), iota(0, 160), 1);
+  EXPECT_EQ(relay->counters().invalid, 0u);
+  consumers.clear();
+  stop_relay();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RelayE2E,
