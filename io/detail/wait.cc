@@ -20,10 +20,20 @@ bool ThreadParker::park(std::uint64_t token, Deadline deadline) {
   return true;
 }
 
-void ThreadParker::on_wake() {
-  // Taking the lock orders the token change before the waiter's re-check.
+bool ThreadParker::claim_and_wake(std::uint64_t token) {
+  // The token changes under the lock, and park() reads it only under the
+  // lock: so the parked thread cannot return before notify_one() is done.
+  // With the swap outside the lock it could — and a thread-local parker of a
+  // thread that then exited was destroyed while its waker was still inside
+  // pthread_cond_signal (TSan, io_test ChannelDeliversEverythingOnceAndCloses).
   std::lock_guard lk(m_);
-  cv_.notify_one();
+  if (!claim(token)) return false;
+  on_wake();
+  return true;
+}
+
+void ThreadParker::on_wake() {
+  cv_.notify_one();  // under m_ (claim_and_wake)
 }
 
 }  // namespace faultline::io::detail

@@ -47,17 +47,22 @@ class Parker {
   }
   // Wakes the parker if it is still parked with `token`. Returns false if the
   // wait already ended (woken by someone else, timed out or cancelled).
-  bool wake(std::uint64_t token) {
-    if (!token_.compare_exchange_strong(token, token + 1, std::memory_order_acq_rel)) return false;
-    on_wake();
-    return true;
-  }
+  bool wake(std::uint64_t token) { return claim_and_wake(token); }
   bool parked_with(std::uint64_t token) const { return token_.load(std::memory_order_acquire) == token; }
   std::uint64_t current_token() const { return token_.load(std::memory_order_acquire); }
 
  protected:
   // Makes the parker runnable again (fiber: schedule; thread: notify).
   virtual void on_wake() = 0;
+  // wake(): the token's compare-and-swap, then on_wake(). A parker whose
+  // memory may go away as soon as its owner sees the new token overrides it
+  // to do both under its own lock (ThreadParker).
+  virtual bool claim_and_wake(std::uint64_t token) {
+    if (!claim(token)) return false;
+    on_wake();
+    return true;
+  }
+  bool claim(std::uint64_t token) { return token_.compare_exchange_strong(token, token + 1, std::memory_order_acq_rel); }
 
  private:
   std::atomic<std::uint64_t> token_{0};
@@ -74,6 +79,7 @@ class ThreadParker final : public Parker {
 
  private:
   void on_wake() override;
+  bool claim_and_wake(std::uint64_t token) override;
   std::mutex m_;
   std::condition_variable cv_;
 };
