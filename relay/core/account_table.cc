@@ -28,6 +28,7 @@ void AccountTable::load(const std::vector<store::Account>& accounts) {
   io::LockGuard g(*mutex_);
   for (const auto& a : accounts) {
     auto [it, inserted] = accounts_.try_emplace(a.did);
+    if (inserted) order_.insert(it->first);
     if (inserted || !it->second.durable) {
       ++per_host_[a.host];
       ++durable_count_;
@@ -43,6 +44,7 @@ AccountTable::Entry& AccountTable::admitted_locked(std::string_view did, std::st
     e.admitted.did = std::string(did);
     e.admitted.host = std::string(host);
     it = accounts_.emplace(e.admitted.did, std::move(e)).first;
+    order_.insert(it->first);
   }
   return it->second;
 }
@@ -50,15 +52,19 @@ AccountTable::Entry& AccountTable::admitted_locked(std::string_view did, std::st
 AccountVerdict AccountTable::on_commit(std::string_view did, std::string_view host, std::string_view rev,
                                        std::string_view commit_cid) {
   io::LockGuard g(*mutex_);
+  // One lookup for the check and the update: this runs for every commit.
   auto it = accounts_.find(did);
+  Entry* e = nullptr;
   if (it != accounts_.end()) {
     const auto& a = it->second.admitted;
     if (a.status != store::AccountStatus::active) return AccountVerdict::inactive;
     if (!a.rev.empty() && rev <= a.rev) return AccountVerdict::rev_not_newer;
+    e = &it->second;
+  } else {
+    e = &admitted_locked(did, host);
   }
-  auto& e = admitted_locked(did, host);
-  e.admitted.rev = std::string(rev);
-  e.admitted.commit_cid = std::string(commit_cid);
+  e->admitted.rev.assign(rev);
+  e->admitted.commit_cid.assign(commit_cid);
   return AccountVerdict::pass;
 }
 
@@ -144,8 +150,10 @@ std::optional<store::Account> AccountTable::get(std::string_view did) const {
 std::vector<store::Account> AccountTable::list(std::string_view after, std::size_t limit) const {
   io::LockGuard g(*mutex_);
   std::vector<store::Account> out;
-  for (auto it = accounts_.upper_bound(after); it != accounts_.end() && out.size() < limit; ++it)
-    if (it->second.durable && !it->second.durable->commit_cid.empty()) out.push_back(*it->second.durable);
+  for (auto k = order_.upper_bound(after); k != order_.end() && out.size() < limit; ++k) {
+    const auto& e = accounts_.find(*k)->second;
+    if (e.durable && !e.durable->commit_cid.empty()) out.push_back(*e.durable);
+  }
   return out;
 }
 

@@ -28,12 +28,16 @@
 // catalogued "Evented mutex from a plain thread" defect.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
-#include <map>
-#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "io/io.h"
@@ -94,8 +98,21 @@ class AccountTable {
   Entry& admitted_locked(std::string_view did, std::string_view host);
   void apply_locked(const AccountEffect& e, bool admitted_too);
 
+  // Heterogeneous lookup by string_view: no std::string built per event.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
   std::unique_ptr<io::Mutex> mutex_;
-  std::map<std::string, Entry, std::less<>> accounts_;
+  // Every event looks its DID up here. Hashed, not ordered: DIDs share long
+  // prefixes ("did:plc:..."), so each comparison of a tree walk re-reads
+  // them; one hash of the key is cheaper than ~15 such comparisons.
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> accounts_;
+  // The same keys in DID order, only for list() (listRepos pagination).
+  // Views into accounts_' keys: its nodes never move and entries are never
+  // erased, so the views stay valid.
+  std::set<std::string_view> order_;
   std::map<std::string, std::int64_t, std::less<>> per_host_;  // durable accounts per host
   std::size_t durable_count_ = 0;
   std::vector<std::string> dirty_;

@@ -330,6 +330,14 @@ Result<StateDb> StateDb::open(const fs::path& file, Options options) {
     if (mode != "wal") return Status::db_error(file.string() + ": open: cannot use WAL (journal mode is " + mode + ")");
   }
   if (Status s = impl->exec("PRAGMA synchronous = NORMAL", "open"); !s.ok()) return s;
+  // The relay's flusher upserts every account changed in the last interval
+  // in one transaction (tens of thousands of rows under load). With the
+  // default 2 MiB page cache such a transaction outgrows the cache, so SQLite
+  // spills dirty pages to the WAL mid-transaction and reads them back for
+  // the next rows: ~13% of the relay's CPU at 8,000 ev/s. 64 MiB holds the
+  // whole working set of any realistic account table; the cache is only
+  // allocated as pages are used.
+  if (Status s = impl->exec("PRAGMA cache_size = -65536", "open"); !s.ok()) return s;
   if (Status s = impl->migrate(); !s.ok()) return s;
   if (Status s = impl->prepare_all(); !s.ok()) return s;
   return StateDb(std::move(impl));
