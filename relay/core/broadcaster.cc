@@ -14,6 +14,23 @@ ConsumerQueue::ConsumerQueue(io::Io& io, std::size_t capacity, std::string name)
 bool ConsumerQueue::push(const Outgoing& event) {
   io::LockGuard g(*mutex_);
   if (closed_ || too_slow_.load(std::memory_order_relaxed)) return false;
+  const bool was_empty = items_.empty();
+  if (!append_locked(event)) return false;
+  if (was_empty) ready_->notify_one();
+  return true;
+}
+
+bool ConsumerQueue::push_batch(std::span<const Outgoing> events) {
+  io::LockGuard g(*mutex_);
+  if (closed_ || too_slow_.load(std::memory_order_relaxed)) return false;
+  const bool was_empty = items_.empty();
+  for (const auto& event : events)
+    if (!append_locked(event)) return false;
+  if (was_empty && !items_.empty()) ready_->notify_one();
+  return true;
+}
+
+bool ConsumerQueue::append_locked(const Outgoing& event) {
   if (items_.size() >= capacity_) {
     too_slow_.store(true, std::memory_order_relaxed);
     items_.clear();
@@ -23,26 +40,6 @@ bool ConsumerQueue::push(const Outgoing& event) {
   items_.push_back(event);
   if (items_.size() > high_water_.load(std::memory_order_relaxed))
     high_water_.store(items_.size(), std::memory_order_relaxed);
-  if (items_.size() == 1) ready_->notify_one();
-  return true;
-}
-
-bool ConsumerQueue::push_batch(std::span<const Outgoing> events) {
-  io::LockGuard g(*mutex_);
-  if (closed_ || too_slow_.load(std::memory_order_relaxed)) return false;
-  const bool was_empty = items_.empty();
-  for (const auto& event : events) {
-    if (items_.size() >= capacity_) {
-      too_slow_.store(true, std::memory_order_relaxed);
-      items_.clear();
-      ready_->notify_all();
-      return false;
-    }
-    items_.push_back(event);
-  }
-  if (items_.size() > high_water_.load(std::memory_order_relaxed))
-    high_water_.store(items_.size(), std::memory_order_relaxed);
-  if (was_empty && !items_.empty()) ready_->notify_one();
   return true;
 }
 

@@ -68,6 +68,9 @@ class ConsumerQueue {
   std::int64_t last_sent() const { return last_sent_.load(std::memory_order_relaxed); }
 
  private:
+  // Under mutex_: appends, or marks the consumer too slow (and empties the
+  // queue) when it is full.
+  bool append_locked(const Outgoing& event);
   std::string name_;
   std::unique_ptr<io::Mutex> mutex_;
   std::unique_ptr<io::Condition> ready_;

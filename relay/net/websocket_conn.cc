@@ -176,14 +176,7 @@ struct WebSocket::Impl {
       r = send_bytes(sbuf, d);
       if (r) r = send_bytes(payload, d);
     }
-    if (sbuf.capacity() > kKeepSendBuffer) std::string().swap(sbuf);
-    if (!r) {
-      // A frame may be half out: the stream is unusable.
-      kill();
-      return r;
-    }
-    last_send_ns = now_ns();
-    return success(total);
+    return finish_send(r, total);
   }
 
   // Several whole data frames in one write: a relay sender that found many
@@ -199,10 +192,15 @@ struct WebSocket::Impl {
       if (role == Role::client) key = next_key();
       append_frame(sbuf, op, std::string_view(reinterpret_cast<const char*>(p.data()), p.size()), true, key);
     }
-    auto r = send_bytes(sbuf, d);
     const std::size_t total = sbuf.size();
+    return finish_send(send_bytes(sbuf, d), total);
+  }
+
+  // The end of every send, under write_mu: `total` bytes were to go out.
+  Result<std::size_t> finish_send(Result<std::size_t> r, std::size_t total) {
     if (sbuf.capacity() > kKeepSendBuffer) std::string().swap(sbuf);
     if (!r) {
+      // A frame may be half out: the stream is unusable.
       kill();
       return r;
     }

@@ -157,6 +157,17 @@ io::TaskHandle accept_loop(io::Io& io, io::Socket& listener, std::atomic<bool>& 
       "test-accept");
 }
 
+// The other half of accept_loop: ends it, then every task it started.
+void stop_accepting(std::atomic<bool>& stopping, io::TaskHandle& accept_task, TaskSet& tasks) {
+  stopping = true;
+  if (accept_task.valid()) {
+    accept_task.cancel();
+    accept_task.join();
+    accept_task = io::TaskHandle();
+  }
+  tasks.stop_all();
+}
+
 }  // namespace
 
 TestPki::TestPki() {
@@ -204,13 +215,7 @@ TlsTerminator::~TlsTerminator() {
 }
 
 void TlsTerminator::stop() {
-  stopping_ = true;
-  if (accept_task_.valid()) {
-    accept_task_.cancel();
-    accept_task_.join();
-    accept_task_ = io::TaskHandle();
-  }
-  shared_->tasks->stop_all();
+  stop_accepting(stopping_, accept_task_, *shared_->tasks);
 }
 
 void TlsTerminator::serve(io::Socket client) {
@@ -324,13 +329,7 @@ Chopper::~Chopper() {
 }
 
 void Chopper::stop() {
-  stopping_ = true;
-  if (accept_task_.valid()) {
-    accept_task_.cancel();
-    accept_task_.join();
-    accept_task_ = io::TaskHandle();
-  }
-  shared_->tasks->stop_all();
+  stop_accepting(stopping_, accept_task_, *shared_->tasks);
 }
 
 }  // namespace faultline::relay::net::testing
