@@ -1,11 +1,11 @@
 // One attempt of a target (contract in child.h).
 #include "harness/run/child.h"
 
-#include <elf.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -322,35 +322,23 @@ record::BuildInfo infer_build(const std::string& executable) {
 bool has_sanitizer_runtime(const std::string& executable) {
   int fd = open(executable.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  struct stat st {};
   bool found = false;
-  if (fstat(fd, &st) == 0 && static_cast<std::size_t>(st.st_size) > sizeof(Elf64_Ehdr)) {
-    const auto size = static_cast<std::size_t>(st.st_size);
-    void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p != MAP_FAILED) {
-      const auto* base = static_cast<const unsigned char*>(p);
-      const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
-      auto in_file = [&](std::uint64_t off, std::uint64_t len) { return off <= size && len <= size - off; };
-      if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
-          eh->e_shentsize == sizeof(Elf64_Shdr) && in_file(eh->e_shoff, std::uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr))) {
-        const auto* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
-        for (unsigned i = 0; i < eh->e_shnum && !found; ++i) {
-          if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum) continue;
-          const Elf64_Shdr& strtab = sh[sh[i].sh_link];
-          if (!in_file(sh[i].sh_offset, sh[i].sh_size) || !in_file(strtab.sh_offset, strtab.sh_size)) continue;
-          const auto* syms = reinterpret_cast<const Elf64_Sym*>(base + sh[i].sh_offset);
-          const char* names = reinterpret_cast<const char*>(base + strtab.sh_offset);
-          for (std::size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym) && !found; ++k) {
-            if (syms[k].st_name >= strtab.sh_size) continue;
-            std::string_view name(names + syms[k].st_name, strnlen(names + syms[k].st_name, strtab.sh_size - syms[k].st_name));
-            for (std::string_view runtime : {"__asan_init", "__tsan_init", "__msan_init", "__hwasan_init"})
-              if (name == runtime) found = true;
-          }
-        }
-      }
-      munmap(p, size);
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);  // not ELF: no sections
+  for (Elf_Scn* scn = nullptr; elf != nullptr && !found && (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    for (std::size_t i = 0; data != nullptr && i < sh.sh_size / sh.sh_entsize && !found; ++i) {
+      GElf_Sym sym;
+      if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
+      const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
+      if (name == nullptr) continue;
+      for (std::string_view runtime : {"__asan_init", "__tsan_init", "__msan_init", "__hwasan_init"})
+        if (name == runtime) found = true;
     }
   }
+  if (elf != nullptr) elf_end(elf);
   close(fd);
   return found;
 }
