@@ -241,6 +241,41 @@ TEST(StateDb, AccountsUpsertGetListAndCount) {
   }
 }
 
+// upsert_accounts takes a narrow path for a row whose host and status are
+// unchanged; each kind of change must still land in full.
+TEST(StateDb, AccountHeadStatusAndHostChangesAreEachStored) {
+  TempDir dir;
+  StateDb db = open_db(dir.path() / "relay.sqlite");
+  ASSERT_TRUE(db.upsert_host(host("a.example")).ok());
+  ASSERT_TRUE(db.upsert_host(host("b.example")).ok());
+  Account a = account("did:plc:head01", "a.example");
+  ASSERT_TRUE(db.upsert_accounts(std::span(&a, 1)).ok());
+
+  a.rev = "3l999";
+  a.commit_cid = "bafyrei999";
+  a.updated_at = at_ms(1'700'000'009'999);
+  ASSERT_TRUE(db.upsert_accounts(std::span(&a, 1)).ok());
+  auto got = *db.get_account(a.did);
+  EXPECT_EQ(got->rev, "3l999");
+  EXPECT_EQ(got->commit_cid, "bafyrei999");
+  EXPECT_EQ(got->updated_at, at_ms(1'700'000'009'999));
+
+  a.status = AccountStatus::suspended;
+  a.rev = "3la00";
+  ASSERT_TRUE(db.upsert_accounts(std::span(&a, 1)).ok());
+  EXPECT_EQ((*db.get_account(a.did))->status, AccountStatus::suspended);
+  EXPECT_EQ((*db.get_account(a.did))->rev, "3la00");
+  EXPECT_EQ(db.count_accounts()->by_status[static_cast<std::size_t>(AccountStatus::suspended)], 1);
+  EXPECT_EQ(db.count_accounts()->by_status[static_cast<std::size_t>(AccountStatus::active)], 0);
+
+  a.host = "b.example";
+  ASSERT_TRUE(db.upsert_accounts(std::span(&a, 1)).ok());
+  EXPECT_EQ((*db.get_account(a.did))->host, "b.example");
+  EXPECT_EQ((*db.get_host("a.example"))->account_count, 0);
+  EXPECT_EQ((*db.get_host("b.example"))->account_count, 1);
+  EXPECT_EQ(db.count_accounts()->total, 1);
+}
+
 TEST(StateDb, ReopeningKeepsTheData) {
   TempDir dir;
   const fs::path file = dir.path() / "relay.sqlite";
