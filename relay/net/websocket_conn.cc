@@ -244,39 +244,47 @@ struct WebSocket::Impl {
     return success(r.value);
   }
 
+  // The next text, binary or close message among the bytes already read,
+  // answering pings and counting pongs on the way; nullopt when those bytes
+  // hold no complete message (the parser keeps a partial one). read_mu held.
+  std::optional<Result<Message>> next_buffered() {
+    while (rpos < rend) {
+      Message m;
+      std::size_t used = 0;
+      auto st = parser.parse(std::span<const std::uint8_t>(rbuf.data() + rpos, rend - rpos), used, m);
+      rpos += used;
+      if (st == FrameParser::Status::need_more) break;
+      if (st == FrameParser::Status::error) {
+        ProtocolError e = parser.error();
+        fail_protocol(e);
+        return failure<Message>(e.code == close_code::message_too_big ? EMSGSIZE : EPROTO,
+                                "WebSocket " + std::to_string(e.code) + ": " + e.reason);
+      }
+      switch (m.opcode) {
+        case Opcode::ping:
+          // A failed pong shows up as a failed read next.
+          if (!close_sent) send_frame(Opcode::pong, m.payload);
+          continue;
+        case Opcode::pong:
+          pongs.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        case Opcode::close:
+          on_peer_close(m);
+          return success(std::move(m));
+        default:
+          return success(std::move(m));
+      }
+    }
+    rpos = rend = 0;
+    return std::nullopt;
+  }
+
   // recv() with read_mu held.
   Result<Message> recv_locked(const Deadline& d) {
     bool read_once = false;
     for (;;) {
       if (close_received) return failure<Message>(ENOTCONN, "the peer closed the WebSocket");
-      while (rpos < rend) {
-        Message m;
-        std::size_t used = 0;
-        auto st = parser.parse(std::span<const std::uint8_t>(rbuf.data() + rpos, rend - rpos), used, m);
-        rpos += used;
-        if (st == FrameParser::Status::need_more) break;
-        if (st == FrameParser::Status::error) {
-          ProtocolError e = parser.error();
-          fail_protocol(e);
-          return failure<Message>(e.code == close_code::message_too_big ? EMSGSIZE : EPROTO,
-                                  "WebSocket " + std::to_string(e.code) + ": " + e.reason);
-        }
-        switch (m.opcode) {
-          case Opcode::ping:
-            // A failed pong shows up as a failed read next.
-            if (!close_sent) send_frame(Opcode::pong, m.payload);
-            continue;
-          case Opcode::pong:
-            pongs.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          case Opcode::close:
-            on_peer_close(m);
-            return success(std::move(m));
-          default:
-            return success(std::move(m));
-        }
-      }
-      rpos = rend = 0;
+      if (auto m = next_buffered()) return std::move(*m);
       if (dead) return failure<Message>(ENOTCONN, "the connection is shut down");
       if (read_once && d.expired()) return failure<Message>(ETIMEDOUT, "no complete message yet");
       auto r = read_some(std::as_writable_bytes(std::span(rbuf)), d.left());
@@ -417,6 +425,14 @@ Result<Message> WebSocket::recv(io::Duration timeout) {
     ~Reading() { flag = false; }
   } reading(impl_->reading);
   return impl_->recv_locked(d);
+}
+
+Result<Message> WebSocket::try_recv() {
+  if (!impl_) return failure<Message>(ENOTCONN, "not connected");
+  io::LockGuard g(*impl_->read_mu);
+  if (impl_->close_received) return failure<Message>(ENOTCONN, "the peer closed the WebSocket");
+  if (auto m = impl_->next_buffered()) return std::move(*m);
+  return failure<Message>(EWOULDBLOCK, "no complete message read yet");
 }
 
 Result<std::size_t> WebSocket::send_binary(std::span<const std::uint8_t> payload) {

@@ -113,6 +113,10 @@ class WebSocket {
                                   const AcceptOptions& options = {});
 
   Result<Message> recv(io::Duration timeout = io::kForever);
+  // The next message among the bytes recv() has already read, without
+  // reading the socket: EWOULDBLOCK when they hold no complete message.
+  // Lets a reader take a burst whole. Same rules as recv() otherwise.
+  Result<Message> try_recv();
 
   // Each returns the bytes put on the wire (header included).
   Result<std::size_t> send_binary(std::span<const std::uint8_t> payload);

@@ -460,6 +460,53 @@ TEST_P(WebSocketTest, RecvTimeoutLosesNothing) {
   });
 }
 
+// try_recv() takes the messages the last read already brought, answering a
+// ping among them, and never reads the socket itself: with only part of a
+// message buffered it says EWOULDBLOCK, and recv() later completes it.
+TEST_P(WebSocketTest, TryRecvTakesWhatIsBufferedWithoutReading) {
+  auto go_on = io->make_event();
+  const std::string fourth = encode_frame(Opcode::binary, pattern(3000, 4));
+  std::atomic<int> first_byte_back{-1};
+  RawServer server(*io, 1, [&](io::Socket& s) {
+    std::string leftover;
+    auto head = read_request_head(*io, s, leftover);
+    if (!head) return;
+    std::string burst =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+        wssplit::compute_accept(*head->header("Sec-WebSocket-Key")) + "\r\n\r\n";
+    burst += encode_frame(Opcode::binary, pattern(100, 1)) + encode_frame(Opcode::binary, pattern(200, 2)) +
+             encode_frame(Opcode::ping, "are you there") + encode_frame(Opcode::text, "third") + fourth.substr(0, 1000);
+    io->send_all(s, burst);
+    auto got = read_until(*io, s, [](const std::string& d) { return !d.empty(); });
+    if (!got.empty()) first_byte_back = static_cast<unsigned char>(got[0]);
+    go_on->wait_for(kWait);
+    io->send_all(s, std::string_view(fourth).substr(1000));
+    read_until(*io, s, [](const std::string&) { return false; });
+  });
+  io->block_on([&] {
+    auto c = WebSocket::connect(*io, *parse_url("ws://127.0.0.1:" + std::to_string(server.port())));
+    ASSERT_TRUE(c) << c.message();
+    WebSocket& ws = c.value;
+    auto m = ws.recv(kWait);
+    ASSERT_TRUE(m) << m.message();
+    EXPECT_EQ(m.value.payload, pattern(100, 1));
+    m = ws.try_recv();
+    ASSERT_TRUE(m) << m.message();
+    EXPECT_EQ(m.value.payload, pattern(200, 2));
+    m = ws.try_recv();
+    ASSERT_TRUE(m) << m.message();
+    EXPECT_EQ(m.value.opcode, Opcode::text);
+    EXPECT_EQ(m.value.payload, "third");
+    EXPECT_EQ(ws.try_recv().error, EWOULDBLOCK) << "only part of the fourth message is buffered";
+    go_on->set();
+    m = ws.recv(kWait);
+    ASSERT_TRUE(m) << m.message();
+    EXPECT_EQ(m.value.payload, pattern(3000, 4));
+    ws.abort();
+  });
+  EXPECT_EQ(first_byte_back.load(), 0x8A) << "the ping among the buffered messages was answered with a pong";
+}
+
 TEST_P(WebSocketTest, BuggyReaderWorksWhenTheResponseIsNotSplit) {
   WsServer server(*io, echo);
   io->block_on([&] {
