@@ -64,6 +64,13 @@ void add_commands(CLI::App& app) {
                   "50/s, 2,500/h, 20,000/day");
   cmd->add_option("--broadcast-fibers", o->broadcast_fibers, "tasks of the ordered broadcast stage")
       ->capture_default_str();
+  cmd->add_option_function<std::int64_t>(
+         "--batch-window-us",
+         [o](std::int64_t us) { o->batch_window = std::chrono::microseconds(us); },
+         "validation and the sequencer start at most one batch per this many microseconds: under load, "
+         "fewer and larger batches for at most this much added latency; an event after a quiet spell goes "
+         "at once (default 1000; 0: no pacing)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000}));
   cmd->add_option("--inject", *inject,
                   "re-introduce catalogued defects (comma-separated): ws-split-bug, crossio-mutex, "
                   "blocking-in-fiber, spin-wait, consumer-uaf. Never in production.");

@@ -1,8 +1,9 @@
 // The sequencer and the ordered broadcast stage.
 //
 // Sequencer: one task drains the channel the subscribers feed, in batches of
-// up to kMaxBatch, so one bridge hand-off and one write(2) (and, by policy,
-// one fdatasync) carry many events. It assigns relay seqs itself — the log's
+// up to kMaxBatch, at most one batch per --batch-window (BatchPacer), so one
+// bridge hand-off, one write(2) (and, by policy, one fdatasync) and one send
+// per consumer carry many events. It assigns relay seqs itself — the log's
 // next seq, checked against what the log returns — and rewrites each frame's
 // seq on the bridge worker with the append, keeping that CPU work off the
 // scheduler threads. Only after the append returns does anything leave for
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "relay/core/batch_pacer.h"
 #include "relay/core/relay_impl.h"
 
 namespace faultline::relay {
@@ -34,10 +36,13 @@ void RelayImpl::sequencer_loop() {
   std::vector<Outgoing> out;
   std::vector<AccountEffect> effects;
   std::size_t next_stage = 0;
+  BatchPacer pacer(*io_, options_.batch_window);
   for (;;) {
     auto first = sequencer_in_->recv();
     if (!first) break;  // closed and drained: shutdown
     batch.push_back(std::move(*first));
+    pacer.pace();
+    sequencer_batches_.fetch_add(1, std::memory_order_relaxed);
     while (batch.size() < kMaxBatch) {
       auto more = sequencer_in_->try_recv();
       if (!more) break;

@@ -76,7 +76,7 @@ bool RelayImpl::open(std::string& error) {
   io_options.thread_stack_size = 256 * 1024;
   io_ = io::Io::create(io_options);
   accounts_ = std::make_unique<AccountTable>(*io_);
-  validator_ = std::make_unique<FrameValidator>(*io_, limits_);
+  validator_ = std::make_unique<FrameValidator>(*io_, limits_, options_.batch_window);
   sequencer_in_ = io_->make_channel<Accepted>(8192, "sequencer.in");
   const unsigned w = std::max(1u, options_.broadcast_fibers);
   for (unsigned i = 0; i < w; ++i) stage_in_.push_back(io_->make_channel<OutgoingBatch>(8192, "broadcast.stage"));

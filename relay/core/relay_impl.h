@@ -87,9 +87,20 @@ class RelayImpl final : public Relay {
   void subscriber_loop(HostState* host);
   enum class ConnectionEnd { closed, failed, future_cursor, stopping, banned };
   ConnectionEnd read_upstream(HostState* host, net::WebSocket& ws, bool& progressed);
-  // False when the connection must end (an error frame from the host).
-  bool handle_upstream_frame(HostState* host, std::string&& frame,
-                             const std::shared_ptr<FrameValidator::Request>& request, ConnectionEnd& end);
+  // A subscriber reads its host's messages in runs: the first waited for,
+  // then every one already read (at most kMaxUpstreamRun), validated as one
+  // request. take_upstream_message does the cheap checks and queues a frame
+  // on the run; nullopt while the connection goes on.
+  static constexpr std::size_t kMaxUpstreamRun = 32;
+  std::optional<ConnectionEnd> take_upstream_message(HostState* host, net::Message&& m,
+                                                     const std::shared_ptr<FrameValidator::Request>& run,
+                                                     std::int64_t& run_seq, bool& progressed);
+  // Validates the run and passes each frame, in order, to accept_checked_frame.
+  void finish_upstream_run(HostState* host, const std::shared_ptr<FrameValidator::Request>& run);
+  // Account checks, then on to the sequencer (or only the cursor moves).
+  // `injected_verdict`: the account verdict --inject crossio-mutex already got.
+  void accept_checked_frame(HostState* host, std::string&& frame, const proto::FrameCheck& check,
+                            const AccountVerdict* injected_verdict);
   void submit_cursor_only(HostState* host, std::int64_t upstream_seq);
   // True when this call changed the status (one caller wins a race, e.g.
   // two requestCrawls waking the same idle host). A banned host stays
@@ -151,6 +162,7 @@ class RelayImpl final : public Relay {
 
   std::atomic<bool> started_{false}, stopping_{false}, stopped_{false};
   std::atomic<std::uint64_t> received_{0}, accepted_{0}, sent_{0}, reconnects_{0};
+  std::atomic<std::uint64_t> upstream_runs_{0}, sequencer_batches_{0};
   std::atomic<std::size_t> stage_high_water_{0};
   std::atomic<std::size_t> consumers_served_{0};
   ReasonCounter invalid_, dropped_;

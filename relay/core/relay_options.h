@@ -46,6 +46,10 @@ struct RelayOptions {
   // ---- pipeline ----
   std::size_t max_frame_bytes = 5'000'000;
   unsigned broadcast_fibers = 4;
+  // Validation and the sequencer each start at most one batch per window
+  // (see batch_pacer.h): under load, fewer and larger batches; when idle,
+  // no delay. Zero: every batch goes as soon as it has one item.
+  std::chrono::microseconds batch_window{1000};
   std::uint64_t spin_budget = 200'000;  // --inject spin-wait only
   // ---- runtime ----
   io::Backend backend = io::Backend::evented;

@@ -134,22 +134,89 @@ void RelayImpl::subscriber_loop(HostState* host) {
 }
 
 RelayImpl::ConnectionEnd RelayImpl::read_upstream(HostState* host, net::WebSocket& ws, bool& progressed) {
-  auto request = std::make_shared<FrameValidator::Request>(*io_);
+  auto run = std::make_shared<FrameValidator::Request>(*io_);
+  // The injected cross-backend defect checks each frame on its own.
+  const std::size_t max_run = options_.inject.crossio_mutex ? 1 : kMaxUpstreamRun;
   for (;;) {
     if (stopping_.load()) return ConnectionEnd::stopping;
     if (host->status.load() == store::HostStatus::banned) return ConnectionEnd::banned;
+    // One message, waiting for it; then every further one already read,
+    // without waiting: a busy host's burst is validated as one run.
     auto m = ws.recv(options_.upstream_idle_timeout);
-    if (!m) return ConnectionEnd::failed;
-    if (m.value.opcode == net::Opcode::close) return ConnectionEnd::closed;
-    if (m.value.opcode != net::Opcode::binary) {
-      invalid_.add("text-message");
-      host->invalid.fetch_add(1);
-      continue;
+    std::optional<ConnectionEnd> end;
+    std::int64_t run_seq = -1;
+    for (;;) {
+      if (!m) {
+        end = ConnectionEnd::failed;
+        break;
+      }
+      end = take_upstream_message(host, std::move(m.value), run, run_seq, progressed);
+      if (end || run->frames.size() >= max_run) break;
+      m = ws.try_recv();
+      if (!m && m.error == EWOULDBLOCK) break;
     }
-    progressed = true;
-    ConnectionEnd end = ConnectionEnd::closed;
-    if (!handle_upstream_frame(host, std::move(m.value.payload), request, end)) return end;
+    // What came before a failure, a close or an error frame is still the
+    // host's, in order.
+    finish_upstream_run(host, run);
+    if (end) return *end;
   }
+}
+
+std::optional<RelayImpl::ConnectionEnd> RelayImpl::take_upstream_message(HostState* host, net::Message&& m,
+                                                                         const std::shared_ptr<FrameValidator::Request>& run,
+                                                                         std::int64_t& run_seq, bool& progressed) {
+  if (m.opcode == net::Opcode::close) return ConnectionEnd::closed;
+  if (m.opcode != net::Opcode::binary) {
+    invalid_.add("text-message");
+    host->invalid.fetch_add(1);
+    return std::nullopt;
+  }
+  progressed = true;
+  std::string& frame = m.payload;
+  received_.fetch_add(1, std::memory_order_relaxed);
+  host->received.fetch_add(1, std::memory_order_relaxed);
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
+
+  // Cheap ordering check first: a resent or regressed event is not worth
+  // validating. Frames of this run are not in host->last_seq yet.
+  auto peek = proto::peek_header(bytes);
+  if (peek.ok && peek.op == 1 && peek.seq >= 0 && peek.seq <= std::max(host->last_seq.load(), run_seq)) {
+    dropped_.add("seq-not-newer");
+    host->dropped.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  if (peek.ok && peek.op == -1) {
+    auto check = proto::check_frame(bytes, limits_);
+    if (check.error_name == proto::kErrorFutureCursor) {
+      std::fprintf(stderr, "relay: host %s answered FutureCursor to cursor %lld\n", host->hostname.c_str(),
+                   static_cast<long long>(host->cursor.load()));
+      return ConnectionEnd::future_cursor;
+    }
+    std::fprintf(stderr, "relay: host %s sent error frame %s: %s\n", host->hostname.c_str(),
+                 check.error_name.c_str(), check.error_message.c_str());
+    return ConnectionEnd::failed;
+  }
+  if (peek.ok && peek.type == "#info") {
+    auto check = proto::check_frame(bytes, limits_);
+    if (!options_.quiet)
+      std::fprintf(stderr, "relay: host %s: #info %s %s\n", host->hostname.c_str(), check.info_name.c_str(),
+                   check.info_message.c_str());
+    return std::nullopt;  // informational, not relayed
+  }
+
+  auto wait = host->limiter.admit();
+  if (wait != Clock::duration::zero()) {
+    // Over its limit: what this run holds goes on now, then the host waits
+    // (TCP back-pressure slows it down).
+    finish_upstream_run(host, run);
+    do {
+      io_->sleep_for(std::chrono::duration_cast<io::Duration>(wait));
+      wait = host->limiter.admit();
+    } while (wait != Clock::duration::zero());
+  }
+  if (peek.ok && peek.op == 1 && peek.seq >= 0) run_seq = std::max(run_seq, peek.seq);
+  run->frames.push_back(std::move(frame));
+  return std::nullopt;
 }
 
 void RelayImpl::submit_cursor_only(HostState* host, std::int64_t upstream_seq) {
@@ -158,54 +225,18 @@ void RelayImpl::submit_cursor_only(HostState* host, std::int64_t upstream_seq) {
   sequencer_in_->send(Accepted{host, upstream_seq, nullptr, LogKind::commit, {}});
 }
 
-bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame,
-                                      const std::shared_ptr<FrameValidator::Request>& request, ConnectionEnd& end) {
-  received_.fetch_add(1, std::memory_order_relaxed);
-  host->received.fetch_add(1, std::memory_order_relaxed);
-  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
-
-  // Cheap ordering check first: a resent or regressed event is not worth
-  // validating.
-  auto peek = proto::peek_header(bytes);
-  if (peek.ok && peek.op == 1 && peek.seq >= 0 && peek.seq <= host->last_seq.load()) {
-    dropped_.add("seq-not-newer");
-    host->dropped.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-  if (peek.ok && peek.op == -1) {
-    auto check = proto::check_frame(bytes, limits_);
-    if (check.error_name == proto::kErrorFutureCursor) {
-      std::fprintf(stderr, "relay: host %s answered FutureCursor to cursor %lld\n", host->hostname.c_str(),
-                   static_cast<long long>(host->cursor.load()));
-      end = ConnectionEnd::future_cursor;
-    } else {
-      std::fprintf(stderr, "relay: host %s sent error frame %s: %s\n", host->hostname.c_str(),
-                   check.error_name.c_str(), check.error_message.c_str());
-      end = ConnectionEnd::failed;
-    }
-    return false;
-  }
-  if (peek.ok && peek.type == "#info") {
-    auto check = proto::check_frame(bytes, limits_);
-    if (!options_.quiet)
-      std::fprintf(stderr, "relay: host %s: #info %s %s\n", host->hostname.c_str(), check.info_name.c_str(),
-                   check.info_message.c_str());
-    return true;  // informational, not relayed
-  }
-
-  for (;;) {
-    auto wait = host->limiter.admit();
-    if (wait == Clock::duration::zero()) break;
-    io_->sleep_for(std::chrono::duration_cast<io::Duration>(wait));
-  }
-
+void RelayImpl::finish_upstream_run(HostState* host, const std::shared_ptr<FrameValidator::Request>& run) {
+  if (run->frames.empty()) return;
+  upstream_runs_.fetch_add(1, std::memory_order_relaxed);
   // Validation is CPU work (CAR parse, a SHA-256 per block): a bridge worker
   // does it while this fiber's thread serves other hosts, batched with other
   // hosts' frames (frame_validator.h).
-  AccountVerdict injected_verdict = AccountVerdict::pass;
-  proto::FrameCheck check;
   if (options_.inject.crossio_mutex) {
-    check = io_->offload([&] {
+    // A run of one frame (read_upstream).
+    AccountVerdict injected_verdict = AccountVerdict::pass;
+    const std::string& frame = run->frames.front();
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
+    auto check = io_->offload([&] {
       auto c = proto::check_frame(bytes, limits_);
       if (c.ok && (c.kind == proto::Kind::kCommit || c.kind == proto::Kind::kSync)) {
         // The injected defect: the account check, with its Evented mutex,
@@ -214,17 +245,22 @@ bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame,
       }
       return c;
     });
+    accept_checked_frame(host, std::move(run->frames.front()), check, &injected_verdict);
   } else {
-    request->frame = std::move(frame);
-    validator_->check(request);
-    frame = std::move(request->frame);
-    check = std::move(request->result);
+    validator_->check(run);
+    for (std::size_t i = 0; i < run->frames.size(); ++i)
+      accept_checked_frame(host, std::move(run->frames[i]), run->results[i], nullptr);
   }
+  run->frames.clear();
+}
+
+void RelayImpl::accept_checked_frame(HostState* host, std::string&& frame, const proto::FrameCheck& check,
+                                     const AccountVerdict* injected_verdict) {
   if (!check.ok) {
     invalid_.add(check.reason);
     host->invalid.fetch_add(1, std::memory_order_relaxed);
     if (check.seq >= 0) submit_cursor_only(host, check.seq);
-    return true;
+    return;
   }
 
   AccountVerdict verdict = AccountVerdict::pass;
@@ -239,9 +275,8 @@ bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame,
       effect.kind = AccountEffect::Kind::commit;
       effect.rev = check.rev;
       effect.commit_cid = check.commit ? check.commit->to_string() : "";
-      verdict = options_.inject.crossio_mutex
-                    ? injected_verdict
-                    : accounts_->on_commit(check.did, host->hostname, check.rev, effect.commit_cid);
+      verdict = injected_verdict ? *injected_verdict
+                                 : accounts_->on_commit(check.did, host->hostname, check.rev, effect.commit_cid);
       break;
     case proto::Kind::kAccount:
       kind = LogKind::account;
@@ -258,20 +293,19 @@ bool RelayImpl::handle_upstream_frame(HostState* host, std::string&& frame,
     default:
       invalid_.add("unexpected-kind");
       host->invalid.fetch_add(1, std::memory_order_relaxed);
-      return true;
+      return;
   }
   if (verdict != AccountVerdict::pass) {
     dropped_.add(std::string(to_string(verdict)));
     host->dropped.fetch_add(1, std::memory_order_relaxed);
     submit_cursor_only(host, check.seq);
-    return true;
+    return;
   }
   host->last_seq.store(check.seq);
   host->accepted.fetch_add(1, std::memory_order_relaxed);
   accepted_.fetch_add(1, std::memory_order_relaxed);
   sequencer_in_->send(
       Accepted{host, check.seq, std::make_shared<std::string>(std::move(frame)), kind, std::move(effect)});
-  return true;
 }
 
 void RelayImpl::bootstrap_from(const std::string& base) {

@@ -283,6 +283,14 @@ std::string RelayImpl::render_metrics() const {
   p.sample("relay_consumer_queue_high_water", static_cast<double>(max_depth));
   p.family("relay_broadcast_spins_total", "counter", "Spins of the broadcast gate (non-zero only with --inject spin-wait).");
   p.sample("relay_broadcast_spins_total", static_cast<double>(gate_->spins()));
+  p.family("relay_upstream_runs_total", "counter",
+           "Runs of upstream frames validated together: a host's frames read in one go, checked as one request.");
+  p.sample("relay_upstream_runs_total", static_cast<double>(upstream_runs_.load()));
+  p.family("relay_validation_batches_total", "counter", "Bridge jobs of frame validation (runs of several hosts each).");
+  p.sample("relay_validation_batches_total", static_cast<double>(validator_->batches()));
+  p.family("relay_sequencer_batches_total", "counter",
+           "Sequencer batches: one log write and at most one send per consumer each (--batch-window-us paces them).");
+  p.sample("relay_sequencer_batches_total", static_cast<double>(sequencer_batches_.load()));
   p.family("relay_upstream_reconnects_total", "counter", "Upstream reconnections.");
   p.sample("relay_upstream_reconnects_total", static_cast<double>(reconnects_.load()));
   p.family("relay_upstream_connected", "gauge", "Upstream hosts connected now.");

@@ -14,7 +14,8 @@
 //    greater than its cursor (no cursor: every frame — a real PDS would send
 //    only live events, but then a test could not add events before the relay
 //    connects), then every frame added later, as it is added, whatever its
-//    seq (so a live regression or duplicate reaches the relay).
+//    seq (so a live regression or duplicate reaches the relay). Frames a
+//    serving task finds waiting together go out in one write (a burst).
 //  - drop_connections() aborts every open connection (TCP shut down, no close
 //    frame), as a crashing or restarting PDS does. fail_next_with_future_cursor()
 //    answers the next connection with a FutureCursor error frame and a close.

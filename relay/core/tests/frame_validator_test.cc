@@ -36,9 +36,10 @@ TEST_P(FrameValidatorTest, EveryCallerGetsTheVerdictOfItsOwnFrame) {
         auto frame = proto::make_commit_frame(spec);
         const bool corrupt = i % 5 == 4;
         if (corrupt) frame.resize(frame.size() / 2);
-        request->frame.assign(reinterpret_cast<const char*>(frame.data()), frame.size());
+        request->frames.assign(1, std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
         v.check(request);
-        const auto& r = request->result;
+        ASSERT_EQ(request->results.size(), 1u);
+        const auto& r = request->results[0];
         if (r.ok == corrupt || (!corrupt && r.seq != spec.seq)) mismatches.fetch_add(1);
         checked.fetch_add(1);
       }
@@ -50,6 +51,51 @@ TEST_P(FrameValidatorTest, EveryCallerGetsTheVerdictOfItsOwnFrame) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+// A subscriber's run: several frames in one request, one verdict per frame
+// in the same order, while other requests share the batches; with a pacing
+// window too, and runs larger than a batch.
+TEST_P(FrameValidatorTest, ARunOfFramesGetsOneVerdictPerFrameInOrder) {
+  for (auto window : {io::Duration::zero(), io::Duration(std::chrono::microseconds(500))}) {
+    FrameValidator v(*io_, proto::Limits{}, window);
+    v.start(2);
+    std::atomic<int> mismatches{0}, checked{0};
+    std::vector<io::TaskHandle> tasks;
+    for (int t = 0; t < 8; ++t) {
+      tasks.push_back(io_->spawn([&, t] {
+        auto request = std::make_shared<FrameValidator::Request>(*io_);
+        std::int64_t seq = 1 + t * 10'000;
+        for (std::size_t run : {1u, 7u, 32u, 200u}) {
+          request->frames.clear();
+          std::vector<std::int64_t> seqs;
+          for (std::size_t i = 0; i < run; ++i) {
+            proto::CommitSpec spec;
+            spec.seq = seq++;
+            auto frame = proto::make_commit_frame(spec);
+            if (i % 3 == 1) frame.resize(frame.size() / 2);
+            seqs.push_back(i % 3 == 1 ? -1 : spec.seq);
+            request->frames.emplace_back(reinterpret_cast<const char*>(frame.data()), frame.size());
+          }
+          v.check(request);
+          if (request->results.size() != run) {
+            mismatches.fetch_add(1);
+            continue;
+          }
+          for (std::size_t i = 0; i < run; ++i) {
+            const auto& r = request->results[i];
+            if (seqs[i] < 0 ? r.ok : (!r.ok || r.seq != seqs[i])) mismatches.fetch_add(1);
+            checked.fetch_add(1);
+          }
+        }
+      }));
+    }
+    for (auto& t : tasks) t.join();
+    v.stop();
+    EXPECT_EQ(checked.load(), 8 * (1 + 7 + 32 + 200));
+    EXPECT_EQ(mismatches.load(), 0);
+    EXPECT_GE(v.batches(), 1u);
+  }
+}
+
 // Shutdown order in the relay: subscribers are cancelled while parked in
 // check(), then the validator stops; neither may hang.
 TEST_P(FrameValidatorTest, ACancelledCallerAndStopDoNotHang) {
@@ -59,7 +105,7 @@ TEST_P(FrameValidatorTest, ACancelledCallerAndStopDoNotHang) {
     auto request = std::make_shared<FrameValidator::Request>(*io_);
     auto frame = proto::make_commit_frame(proto::CommitSpec{});
     for (int i = 0; i < 100'000; ++i) {
-      request->frame.assign(reinterpret_cast<const char*>(frame.data()), frame.size());
+      request->frames.assign(1, std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
       v.check(request);
     }
   });

@@ -511,6 +511,55 @@ TEST_P(RelayE2E, UpstreamSeqDuplicatesAndRegressionsAreDropped) {
   EXPECT_EQ(metric(metrics(), "relay_events_dropped_total", "reason=\"seq-not-newer\""), 3.0);
 }
 
+// A burst from one host (one write) is read and validated in runs of frames,
+// and inside a run the per-host rules still apply frame by frame, in order:
+// a repeat of a seq earlier in the same run is dropped, an invalid frame
+// still moves the cursor (so a repeat of its seq is dropped too), and the
+// valid frames pass in order. 45 frames: more than one run can hold.
+TEST_P(RelayE2E, ABurstIsValidatedInRunsWithThePerHostRulesInOrder) {
+  start_relay();
+  Consumer& c = consumer(0);
+  auto commit = [](std::int64_t seq, const std::string& did, std::int64_t rev_from) {
+    proto::CommitSpec s;
+    s.seq = seq;
+    s.did = did;
+    s.rev = proto::default_rev(rev_from);
+    return proto::make_commit_frame(s);
+  };
+  std::vector<std::vector<std::uint8_t>> burst;
+  burst.push_back(commit(1, kDidA, 1));
+  burst.push_back(commit(2, kDidA, 2));
+  burst.push_back(commit(2, kDidB, 3));  // repeat of a seq earlier in the run
+  proto::CommitSpec bad;
+  bad.seq = 3;
+  bad.did = kDidB;
+  bad.defect = proto::Defect::kDidMismatch;
+  bad.ops.push_back(proto::OpSpec{});
+  burst.push_back(proto::make_commit_frame(bad));  // invalid: moves the cursor to 3
+  burst.push_back(commit(3, kDidC, 4));            // repeat of the invalid frame's seq
+  std::vector<std::size_t> valid = {0, 1};
+  for (std::int64_t seq = 4; seq < 44; ++seq) {
+    valid.push_back(burst.size());
+    burst.push_back(commit(seq, kDidA, seq + 10));
+  }
+  const auto frames_sent = burst.size();
+  upstream->add_raw_batch(std::move(burst));
+  ASSERT_TRUE(c.wait_events(valid.size())) << c.events().size();
+  ASSERT_TRUE(wait_until([&] { return relay->counters().received == frames_sent; }));
+  expect_stream(c.events(), upstream->frames(), valid, 1);
+  auto m = metrics();
+  EXPECT_EQ(metric(m, "relay_events_dropped_total", "reason=\"seq-not-newer\""), 2.0);
+  EXPECT_EQ(metric(m, "relay_events_invalid_total", "reason=\"commit-did-mismatch\""), 1.0);
+  // Read in a few reads, so validated in a few runs, not one per frame.
+  auto runs = metric(m, "relay_upstream_runs_total", "");
+  ASSERT_TRUE(runs.has_value());
+  EXPECT_GE(*runs, 2.0) << "45 frames cannot fit one run";
+  EXPECT_LE(*runs, 12.0) << "the burst was validated frame by frame";
+  ASSERT_TRUE(wait_until([&] {
+    return get_json("/xrpc/com.atproto.sync.getHostStatus?hostname=" + upstream->hostname())["seq"] == 43;
+  }));
+}
+
 // Account rules: a deactivated account's commits are dropped until it is
 // reactivated; rev must increase per account. Status visible in
 // getRepoStatus / getLatestCommit / listRepos.
