@@ -26,20 +26,6 @@ std::vector<std::string> relay_command(const std::string& faultline_exe, const s
   return c;
 }
 
-bool built_with_sanitizer() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
-}
-
 RelayProcess::~RelayProcess() {
   if (thread_.joinable()) {
     if (!finished_) {
@@ -59,10 +45,6 @@ void RelayProcess::start(const RelayLaunch& launch, record::ResultRecord pre) {
   opt.keep_passing = launch.keep_logs;
   opt.hang_stacks = true;
   opt.gdb_timeout_s = 60;
-  if (launch.force_crash_lib && !opt.crash_lib.empty() && !built_with_sanitizer()) {
-    const char* old = std::getenv("LD_PRELOAD");
-    opt.env.emplace_back("LD_PRELOAD", opt.crash_lib + (old && *old ? std::string(" ") + old : ""));
-  }
   const auto dir = launch.attempt_dir;
   thread_ = std::thread([this, opt, dir] {
     try {

@@ -29,16 +29,7 @@ struct RelayLaunch {
   double timeout_s = 600;
   std::filesystem::path attempt_dir;
   bool keep_logs = true;
-  // Preload the crash library even when harness::has_sanitizer_runtime()
-  // says no: it looks for "__asan_init" & co. anywhere in the file, and the
-  // faultline binary contains those strings itself (the harness's own
-  // needles), so it never preloads into `faultline relay`. Set only when the
-  // relay is this very binary and this is not a sanitizer build.
-  bool force_crash_lib = false;
 };
-
-// True when this binary was built with a sanitizer (compile-time).
-bool built_with_sanitizer();
 
 // The argv of `faultline relay` for the contract in stress/README.md.
 std::vector<std::string> relay_command(const std::string& faultline_exe, const std::string& bootstrap_url,

@@ -476,7 +476,6 @@ bool Trial::setup(std::string& error) {
   if (o_.find_max_rate) plan_s = 40 * (o_.step_s + o_.settle_s) + 20 * o_.drain_timeout_s;
   launch.timeout_s = o_.startup_timeout_s + plan_s + o_.drain_timeout_s + 60;
   launch.attempt_dir = dir_ / ("relay-" + backend_);
-  launch.force_crash_lib = relay_exe == exe;
   relay_cmd_ = launch.command;
   record::ResultRecord pre;
   pre.run_id = run_id_ + "-relay";
@@ -1448,8 +1447,7 @@ int run_stress(StressOptions o) {
     std::fprintf(stderr, "faultline stress: cannot create %s: %s\n", dir.c_str(), ec.message().c_str());
     return 2;
   }
-  // Probe rr too: collect_environment(nullptr) writes {"usable": null}, which
-  // the report generator cannot read (reports/markdown.cc env_value).
+  // Probe rr too, so the records say whether it could have recorded here.
   harness::RrProbe rr = harness::probe_rr();
   json environment = harness::collect_environment(&rr);
   environment["limits"] = lim.facts;
