@@ -4,12 +4,15 @@
 // Pipeline (each arrow is a bounded queue or a park, never a spin):
 //
 //   upstream host ──ws──▶ subscriber task (one per host: a fiber, or a thread
-//        with --backend threaded): framing, per-host seq order, rate limit
+//        with --backend threaded): framing, per-host seq order, rate limit;
+//        the frames a read brought go on together as one run
 //     ──▶ FrameValidator ──bridge──▶ validation on a worker thread (DAG-CBOR,
-//     CAR, CIDs, lexicon), many hosts' frames per bridge job
+//     CAR, CIDs, lexicon), many hosts' runs per bridge job
 //     ──▶ account checks (rev order, status) ──▶ sequencer channel
 //   sequencer task: assigns the relay seq, rewrites the frame, appends the
-//     batch to the event log through the bridge (written before broadcast)
+//     batch to the event log through the bridge (written before broadcast).
+//     Validation and the sequencer start at most one batch per
+//     --batch-window-us under load (BatchPacer), none held when idle
 //     ──▶ broadcast stage (W tasks, each logged batch whole to the next task;
 //     with --inject spin-wait event seq → task seq % W), published in seq
 //     order through an OrderedGate ──▶ Broadcaster ──▶ one bounded queue per
