@@ -44,6 +44,16 @@ const std::string kDidA = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
 const std::string kDidB = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
 const std::string kDidC = "did:plc:cccccccccccccccccccccccc";
 
+// A valid commit frame with the given upstream seq, for tests of per-host
+// seq rules; its rev derives from `rev_from`, so revs can increase on their own.
+std::vector<std::uint8_t> commit_with_seq(std::int64_t seq, const std::string& did, std::int64_t rev_from) {
+  proto::CommitSpec s;
+  s.seq = seq;
+  s.did = did;
+  s.rev = proto::default_rev(rev_from);
+  return proto::make_commit_frame(s);
+}
+
 class RelayE2E : public ::testing::TestWithParam<BackendParam> {
  protected:
   void SetUp() override {
@@ -490,21 +500,14 @@ TEST_P(RelayE2E, InvalidFramesAreCountedByReasonAndDropped) {
 TEST_P(RelayE2E, UpstreamSeqDuplicatesAndRegressionsAreDropped) {
   start_relay();
   Consumer& c = consumer(0);
-  auto commit = [](std::int64_t seq, const std::string& did, std::int64_t rev_from) {
-    proto::CommitSpec s;
-    s.seq = seq;
-    s.did = did;
-    s.rev = proto::default_rev(rev_from);
-    return proto::make_commit_frame(s);
-  };
-  upstream->add_raw(commit(1, kDidA, 1));
-  upstream->add_raw(commit(2, kDidA, 2));
-  upstream->add_raw(commit(3, kDidA, 3));
-  upstream->add_raw(commit(3, kDidB, 4));  // duplicate seq
-  upstream->add_raw(commit(2, kDidC, 5));  // regression
-  upstream->add_raw(commit(10, kDidA, 10));
-  upstream->add_raw(commit(7, kDidB, 11));  // regression after a jump
-  upstream->add_raw(commit(11, kDidB, 12));
+  upstream->add_raw(commit_with_seq(1, kDidA, 1));
+  upstream->add_raw(commit_with_seq(2, kDidA, 2));
+  upstream->add_raw(commit_with_seq(3, kDidA, 3));
+  upstream->add_raw(commit_with_seq(3, kDidB, 4));  // duplicate seq
+  upstream->add_raw(commit_with_seq(2, kDidC, 5));  // regression
+  upstream->add_raw(commit_with_seq(10, kDidA, 10));
+  upstream->add_raw(commit_with_seq(7, kDidB, 11));  // regression after a jump
+  upstream->add_raw(commit_with_seq(11, kDidB, 12));
   ASSERT_TRUE(c.wait_events(5));
   ASSERT_TRUE(wait_until([&] { return relay->counters().received == 8; }));
   expect_stream(c.events(), upstream->frames(), {0, 1, 2, 5, 7}, 1);
@@ -519,28 +522,21 @@ TEST_P(RelayE2E, UpstreamSeqDuplicatesAndRegressionsAreDropped) {
 TEST_P(RelayE2E, ABurstIsValidatedInRunsWithThePerHostRulesInOrder) {
   start_relay();
   Consumer& c = consumer(0);
-  auto commit = [](std::int64_t seq, const std::string& did, std::int64_t rev_from) {
-    proto::CommitSpec s;
-    s.seq = seq;
-    s.did = did;
-    s.rev = proto::default_rev(rev_from);
-    return proto::make_commit_frame(s);
-  };
   std::vector<std::vector<std::uint8_t>> burst;
-  burst.push_back(commit(1, kDidA, 1));
-  burst.push_back(commit(2, kDidA, 2));
-  burst.push_back(commit(2, kDidB, 3));  // repeat of a seq earlier in the run
+  burst.push_back(commit_with_seq(1, kDidA, 1));
+  burst.push_back(commit_with_seq(2, kDidA, 2));
+  burst.push_back(commit_with_seq(2, kDidB, 3));  // repeat of a seq earlier in the run
   proto::CommitSpec bad;
   bad.seq = 3;
   bad.did = kDidB;
   bad.defect = proto::Defect::kDidMismatch;
   bad.ops.push_back(proto::OpSpec{});
   burst.push_back(proto::make_commit_frame(bad));  // invalid: moves the cursor to 3
-  burst.push_back(commit(3, kDidC, 4));            // repeat of the invalid frame's seq
+  burst.push_back(commit_with_seq(3, kDidC, 4));            // repeat of the invalid frame's seq
   std::vector<std::size_t> valid = {0, 1};
   for (std::int64_t seq = 4; seq < 44; ++seq) {
     valid.push_back(burst.size());
-    burst.push_back(commit(seq, kDidA, seq + 10));
+    burst.push_back(commit_with_seq(seq, kDidA, seq + 10));
   }
   const auto frames_sent = burst.size();
   upstream->add_raw_batch(std::move(burst));

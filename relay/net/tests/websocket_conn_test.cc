@@ -50,6 +50,13 @@ class WsServer {
   RawServer raw_;
 };
 
+// The server's 101 answer to a valid upgrade request, for the raw servers
+// that then write frames by hand.
+std::string switching_protocols(const RequestHead& request) {
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+         wssplit::compute_accept(*request.header("Sec-WebSocket-Key")) + "\r\n\r\n";
+}
+
 // Echoes every data message until the peer closes or the connection fails.
 void echo(WebSocket& ws) {
   for (int i = 0; i < 100000; ++i) {
@@ -400,18 +407,14 @@ TEST_P(WebSocketTest, OversizedMessageClosesWith1009) {
 // every offset — including between each '\r' and its '\n' — over real TCP.
 TEST_P(WebSocketTest, FixedReaderHandlesTheHandshakeSplitAtEveryOffset) {
   const std::string greeting_frame = encode_frame(Opcode::text, "greeting");
-  auto response_for = [](const RequestHead& h) {
-    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-           wssplit::compute_accept(*h.header("Sec-WebSocket-Key")) + "\r\n\r\n";
-  };
   const std::size_t total =
-      response_for(RequestHead{.headers = {{"Sec-WebSocket-Key", "x"}}}).size() + greeting_frame.size();
+      switching_protocols(RequestHead{.headers = {{"Sec-WebSocket-Key", "x"}}}).size() + greeting_frame.size();
   std::atomic<int> cut{1};
   RawServer server(*io, static_cast<int>(total) - 1, [&](io::Socket& s) {
     std::string leftover;
     auto head = read_request_head(*io, s, leftover);
     if (!head) return;
-    std::string wire = response_for(*head) + greeting_frame;
+    std::string wire = switching_protocols(*head) + greeting_frame;
     std::size_t at = static_cast<std::size_t>(cut.load());
     io->send_all(s, std::string_view(wire).substr(0, at));
     io->sleep_for(1ms);  // let the first piece arrive alone (not required for correctness)
@@ -438,10 +441,7 @@ TEST_P(WebSocketTest, RecvTimeoutLosesNothing) {
     std::string leftover;
     auto head = read_request_head(*io, s, leftover);
     if (!head) return;
-    std::string resp =
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-        wssplit::compute_accept(*head->header("Sec-WebSocket-Key")) + "\r\n\r\n";
-    io->send_all(s, resp + frame.substr(0, 2501));
+    io->send_all(s, switching_protocols(*head) + frame.substr(0, 2501));
     go_on->wait_for(kWait);
     io->send_all(s, std::string_view(frame).substr(2501));
     read_until(*io, s, [](const std::string&) { return false; });
@@ -471,9 +471,7 @@ TEST_P(WebSocketTest, TryRecvTakesWhatIsBufferedWithoutReading) {
     std::string leftover;
     auto head = read_request_head(*io, s, leftover);
     if (!head) return;
-    std::string burst =
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-        wssplit::compute_accept(*head->header("Sec-WebSocket-Key")) + "\r\n\r\n";
+    std::string burst = switching_protocols(*head);
     burst += encode_frame(Opcode::binary, pattern(100, 1)) + encode_frame(Opcode::binary, pattern(200, 2)) +
              encode_frame(Opcode::ping, "are you there") + encode_frame(Opcode::text, "third") + fourth.substr(0, 1000);
     io->send_all(s, burst);
