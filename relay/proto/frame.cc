@@ -345,6 +345,10 @@ FrameCheck check_frame(std::span<const std::uint8_t> msg, const Limits& limits) 
   }
   const cbor::Map* b = body.value->as_map();
   if (b == nullptr) return failed(std::move(r), "bad-body", "body is not a map");
+  // The body's seq whatever the kind, as peek_header reads it: the relay
+  // orders a host's frames (and moves its cursor) by it even for a frame it
+  // then rejects, or an #info that happens to carry one.
+  if (const Value* seq = b->find("seq"); seq != nullptr && seq->is_int()) r.seq = seq->int_value();
 
   bool good = false;
   if (*op == -1) {
@@ -367,7 +371,6 @@ FrameCheck check_frame(std::span<const std::uint8_t> msg, const Limits& limits) 
     good = check_info(*b, r);
   } else {
     r.kind = Kind::kUnknown;
-    if (const Value* seq = b->find("seq"); seq != nullptr && seq->is_int()) r.seq = seq->int_value();
     const Value* did = b->find("repo") ? b->find("repo") : b->find("did");
     if (did != nullptr && did->is_text()) r.did = did->text();
     return failed(std::move(r), "unknown-type", "unknown message type `" + r.type + "`");

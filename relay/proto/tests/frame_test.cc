@@ -377,6 +377,25 @@ TEST(PeekHeader, ReadsOpTypeSeqAndRepo) {
   EXPECT_EQ(i.seq, -1);
 }
 
+// Found by fuzz_frame: an #info (or error) frame whose body also carries a
+// seq. check_frame accepts it and must report that seq as peek_header does —
+// the relay orders a host's frames by the peeked seq and moves its cursor by
+// the checked one.
+TEST(PeekHeader, AgreesWithCheckFrameOnTheSeqOfInfoAndErrorFrames) {
+  const Bytes info = proto::encode_message_frame("#info", cbor::Map{{"name", "OutdatedCursor"}, {"seq", 8}});
+  const auto checked = proto::check_frame(info);
+  ASSERT_TRUE(checked.ok) << checked.reason;
+  EXPECT_EQ(checked.kind, proto::Kind::kInfo);
+  EXPECT_EQ(checked.seq, 8);
+  EXPECT_EQ(proto::peek_header(info).seq, 8);
+
+  const Bytes error = proto::encode_frame(cbor::Map{{"op", -1}}, cbor::Map{{"error", "FutureCursor"}, {"seq", 9}});
+  const auto e = proto::check_frame(error);
+  ASSERT_TRUE(e.ok) << e.reason;
+  EXPECT_EQ(e.seq, 9);
+  EXPECT_EQ(proto::peek_header(error).seq, 9);
+}
+
 TEST(PeekHeader, FailsOnGarbage) {
   EXPECT_FALSE(proto::peek_header({}).ok);
   EXPECT_FALSE(proto::peek_header(Bytes{0xa1}).ok);
