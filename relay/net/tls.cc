@@ -57,6 +57,18 @@ BIO* mem_bio(std::string_view data) {
   return BIO_new_mem_buf(data.data(), static_cast<int>(data.size()));
 }
 
+// SSL_CTX_new with what both sides require: TLS 1.2 or later, and no
+// renegotiation (a relay never needs it; refusing it also means SSL_write
+// never has to read). Null when OpenSSL cannot allocate it.
+SSL_CTX* new_ssl_ctx(const SSL_METHOD* method) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  if (!ctx) return nullptr;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  return ctx;
+}
+
 }  // namespace
 
 TlsContext::~TlsContext() {
@@ -71,14 +83,9 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(const std::string& 
   static std::map<std::string, R>* cache = new std::map<std::string, R>();  // never destroyed: used at exit
   std::lock_guard g(mu);
   if (auto it = cache->find(ca_file); it != cache->end()) return success(it->second);
-  ERR_clear_error();
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX* ctx = new_ssl_ctx(TLS_client_method());
   if (!ctx) return failure<R>(ENOMEM, "SSL_CTX_new: " + openssl_reason("out of memory"));
   R out(new TlsContext(ctx, false));
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // A relay never needs renegotiation; refusing it also means SSL_write
-  // never has to read.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
   // Thousands of mostly idle upstreams: let idle sessions drop their record
   // buffers (about 34 KiB each).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -96,12 +103,9 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(const std::string& 
 Result<std::shared_ptr<const TlsContext>> TlsContext::server(std::string_view cert_chain_pem,
                                                              std::string_view key_pem) {
   using R = std::shared_ptr<const TlsContext>;
-  ERR_clear_error();
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* ctx = new_ssl_ctx(TLS_server_method());
   if (!ctx) return failure<R>(ENOMEM, "SSL_CTX_new: " + openssl_reason("out of memory"));
   R out(new TlsContext(ctx, true));
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
   BIO* cb = mem_bio(cert_chain_pem);
   X509* leaf = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
   bool ok = leaf && SSL_CTX_use_certificate(ctx, leaf) == 1;

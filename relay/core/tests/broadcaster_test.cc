@@ -13,6 +13,30 @@ Outgoing event(std::int64_t seq) {
   return {seq, std::make_shared<const std::vector<std::uint8_t>>(std::vector<std::uint8_t>{std::uint8_t(seq & 0xff)})};
 }
 
+// A broadcaster with two consumers: `slow` holds 4 frames, `fast` 100.
+// Build it inside a task of `io`.
+struct SlowAndFast {
+  explicit SlowAndFast(io::Io& io)
+      : b(io, false),
+        slow(std::make_shared<ConsumerQueue>(io, 4, "slow")),
+        fast(std::make_shared<ConsumerQueue>(io, 100, "fast")) {
+    b.subscribe(slow);
+    b.subscribe(fast);
+  }
+  // Only `slow` was cut off; `fast` got all `published` frames.
+  void expect_only_slow_cut_off(std::size_t published) {
+    EXPECT_TRUE(slow->too_slow());
+    EXPECT_FALSE(fast->too_slow());
+    EXPECT_EQ(b.too_slow_total(), 1u);
+    std::vector<Outgoing> got;
+    EXPECT_EQ(slow->pop(got, 100, 1s), ConsumerQueue::Pop::too_slow);
+    EXPECT_EQ(fast->pop(got, 100, 1s), ConsumerQueue::Pop::ok);
+    EXPECT_EQ(got.size(), published);
+  }
+  Broadcaster b;
+  std::shared_ptr<ConsumerQueue> slow, fast;
+};
+
 class BroadcasterTest : public ::testing::TestWithParam<io::Backend> {
  protected:
   std::unique_ptr<io::Io> io_ = io::Io::create({.backend = GetParam(), .scheduler_threads = 2});
@@ -36,20 +60,10 @@ TEST_P(BroadcasterTest, SubscribeReturnsTheHandOverPointAndDeliversEverythingAft
 
 TEST_P(BroadcasterTest, AFullQueueMarksOnlyThatConsumerTooSlow) {
   io_->block_on([&] {
-    Broadcaster b(*io_, false);
-    auto slow = std::make_shared<ConsumerQueue>(*io_, 4, "slow");
-    auto fast = std::make_shared<ConsumerQueue>(*io_, 100, "fast");
-    b.subscribe(slow);
-    b.subscribe(fast);
-    for (int s = 1; s <= 5; ++s) b.publish(event(s));
-    EXPECT_TRUE(slow->too_slow());
-    EXPECT_FALSE(fast->too_slow());
-    EXPECT_EQ(b.too_slow_total(), 1u);
-    std::vector<Outgoing> got;
-    EXPECT_EQ(slow->pop(got, 100, 1s), ConsumerQueue::Pop::too_slow);
-    EXPECT_EQ(fast->pop(got, 100, 1s), ConsumerQueue::Pop::ok);
-    EXPECT_EQ(got.size(), 5u);
-    EXPECT_EQ(fast->high_water(), 5u);
+    SlowAndFast c(*io_);
+    for (int s = 1; s <= 5; ++s) c.b.publish(event(s));
+    c.expect_only_slow_cut_off(5);
+    EXPECT_EQ(c.fast->high_water(), 5u);
   });
 }
 
@@ -101,22 +115,13 @@ TEST_P(BroadcasterTest, ABatchIsPublishedWholeOrNotAtAllToANewSubscriber) {
 
 TEST_P(BroadcasterTest, ABatchThatOverflowsAQueueMarksItTooSlowLikeSinglePublishes) {
   io_->block_on([&] {
-    Broadcaster b(*io_, false);
-    auto slow = std::make_shared<ConsumerQueue>(*io_, 4, "slow");
-    auto fast = std::make_shared<ConsumerQueue>(*io_, 100, "fast");
-    b.subscribe(slow);
-    b.subscribe(fast);
+    SlowAndFast c(*io_);
     std::vector<Outgoing> batch;
     for (int s = 1; s <= 4; ++s) batch.push_back(event(s));
-    b.publish_batch(batch);  // exactly full: not too slow yet
-    EXPECT_FALSE(slow->too_slow());
-    b.publish_batch(std::vector<Outgoing>{event(5)});
-    EXPECT_TRUE(slow->too_slow());
-    EXPECT_EQ(b.too_slow_total(), 1u);
-    std::vector<Outgoing> got;
-    EXPECT_EQ(slow->pop(got, 100, 1s), ConsumerQueue::Pop::too_slow);
-    EXPECT_EQ(fast->pop(got, 100, 1s), ConsumerQueue::Pop::ok);
-    EXPECT_EQ(got.size(), 5u);
+    c.b.publish_batch(batch);  // exactly full: not too slow yet
+    EXPECT_FALSE(c.slow->too_slow());
+    c.b.publish_batch(std::vector<Outgoing>{event(5)});
+    c.expect_only_slow_cut_off(5);
   });
 }
 

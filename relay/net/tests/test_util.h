@@ -56,6 +56,13 @@ class BackendTest : public ::testing::TestWithParam<Config> {
   std::unique_ptr<io::Io> io;
 };
 
+// n bytes of a repeating pattern (every byte value occurs), distinct per seed.
+inline std::string pattern(std::size_t n, unsigned seed = 1) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7) & 0xff);
+  return s;
+}
+
 inline std::string_view as_view(const std::vector<std::byte>& b, std::size_t n) {
   return {reinterpret_cast<const char*>(b.data()), n};
 }

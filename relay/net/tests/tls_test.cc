@@ -26,12 +26,6 @@ namespace {
 
 using namespace faultline::relay::net::testing;
 
-std::string pattern(std::size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7) & 0xff);
-  return s;
-}
-
 // One process-wide PKI: key generation is the slow part of these tests.
 const TestPki& pki() {
   static const TestPki* p = new TestPki();

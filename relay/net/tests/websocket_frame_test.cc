@@ -9,17 +9,14 @@
 
 #include "relay/net/utf8.h"
 #include "relay/net/websocket.h"
+#include "tests/test_util.h"
 
 namespace faultline::relay::net {
 namespace {
 
-const MaskKey kKey{0x37, 0xfa, 0x21, 0x3d};
+using testing::pattern;
 
-std::string pattern(std::size_t n, unsigned seed = 1) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7) & 0xff);
-  return s;
-}
+const MaskKey kKey{0x37, 0xfa, 0x21, 0x3d};
 
 // Parses a whole stream (buffered form); returns the messages, stops at an error.
 std::vector<Message> parse_all(FrameParser& p, const std::string& wire, std::size_t step = 0) {
